@@ -1,0 +1,58 @@
+"""Liveness and readiness: `/`, `/health`, `/ready`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import SettingsDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    """Answers at once, also while booting (RunPod's port probe)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return {
+        "name": "echo-brain",
+        "status": "ok",
+        "version": request.app.version,
+        "booting": runtime is None or not _is_ready(runtime),
+        "docs": "/docs",
+        "ui": "/ui",
+    }
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """200 while the process lives."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    """200 once the replay is done and every circuit is loaded, else 503; same document."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        doc: dict[str, Any] = {"ready": False, "replay": {"state": "pending", "lines": 0},
+                               "circuits": {}}
+        return JSONResponse(doc, status_code=503, headers={"Retry-After": "5"})
+    doc = readiness(runtime)
+    headers = {} if doc["ready"] else {"Retry-After": "5"}
+    return JSONResponse(doc, status_code=200 if doc["ready"] else 503, headers=headers)
+
+
+def readiness(runtime: Any) -> dict[str, Any]:
+    """The readiness document: replay state and each circuit's state."""
+    replay = runtime.replay.snapshot() if runtime.replay is not None else {"state": "done",
+                                                                           "lines": 0}
+    circuits = {name: c.snapshot() for name, c in runtime.circuits.items()}
+    ok = replay["state"] == "done" and all(c["state"] == "ready" for c in circuits.values())
+    return {"ready": ok, "replay": replay, "circuits": circuits}
+
+
+def _is_ready(runtime: Any) -> bool:
+    return bool(readiness(runtime)["ready"])

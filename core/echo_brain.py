@@ -1,0 +1,247 @@
+"""The echo brain: reflex → command → fan-out → merge → save (the seed's name)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core import creator, identity, merge
+from core.context import MemoryLine, build_messages
+from core.errors import BadInput, CircuitBusy, Forbidden, NotReady, PromptTooLong
+from core.identity import Manifest
+from core.origin import Caller
+from core.settings import CIRCUIT_NAMES, Settings
+from llm.backend import Generation
+from llm.circuit import Circuit, CircuitResult, DeltaHook, Ticket
+from llm.personas import PLAN_INSTRUCTION
+
+log = logging.getLogger(__name__)
+
+
+class TurnStore(Protocol):
+    """Where answered turns go (core.memory_core.MemoryStore)."""
+
+    def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None) -> Any:
+        """Append a turn durably; returns something with `as_dict()`."""
+
+
+class ContextSource(Protocol):
+    """Where remembered lines come from (core.memory_index.MemoryIndex)."""
+
+    def context_for(self, prompt: str, k: int = 8) -> Sequence[MemoryLine]:
+        """Best-matching lines for a prompt."""
+
+
+@dataclass
+class Answer:
+    """One answered prompt: the response document of POST /api/ask."""
+
+    reply: str
+    kind: str
+    circuits: dict[str, CircuitResult] = field(default_factory=dict)
+    memory: dict[str, Any] = field(default_factory=lambda: {"saved": False})
+    ms: int = 0
+    project: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document."""
+        doc: dict[str, Any] = {
+            "reply": self.reply,
+            "kind": self.kind,
+            "circuits": {name: r.as_dict() for name, r in self.circuits.items()},
+            "memory": self.memory,
+            "ms": self.ms,
+        }
+        if self.project is not None:
+            doc["project"] = self.project
+        return doc
+
+
+class EchoBrain:
+    """Answers prompts with the three circuits, the memory and the identity."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        circuits: Mapping[str, Circuit],
+        *,
+        memory: TurnStore | None = None,
+        context: ContextSource | None = None,
+        manifests: Sequence[Manifest] = (),
+    ) -> None:
+        self.settings = settings
+        self.circuits = dict(circuits)
+        self.memory = memory
+        self.context = context
+        self.manifests = list(manifests)
+
+    def check_prompt(self, prompt: str) -> str:
+        """Reject an empty or oversized prompt."""
+        if not prompt.strip():
+            raise BadInput("prompt is empty", "프롬프트가 비어 있습니다.")
+        if len(prompt) > self.settings.max_prompt_chars:
+            raise PromptTooLong(
+                f"prompt has {len(prompt)} characters; the limit is "
+                f"{self.settings.max_prompt_chars} (ECHO_MAX_PROMPT_CHARS)",
+                f"프롬프트가 {len(prompt)}자입니다. 한도는 {self.settings.max_prompt_chars}자입니다.",
+            )
+        return prompt
+
+    def authorize(self, prompt: str, caller: Caller) -> None:
+        """Refuse a creation command from anyone but the origin (before anything runs)."""
+        if creator.is_creation_command(prompt) and not caller.is_origin:
+            raise Forbidden(
+                "only the origin may order a creation; send the origin token "
+                "(Authorization: Bearer …)",
+                "창조 명령은 오리진만 내릴 수 있습니다. 오리진 토큰을 보내세요.",
+            )
+
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        caller: Caller,
+        idempotency_key: str | None = None,
+        on_delta: DeltaHook | None = None,
+    ) -> Answer:
+        """Answer one prompt and save the turn."""
+        started = time.monotonic()
+        self.check_prompt(prompt)
+        self.authorize(prompt, caller)
+        reflex = identity.reflect_identity(prompt, self.manifests)
+        if reflex is not None:
+            answer = Answer(reply=reflex, kind="identity")
+        elif creator.is_creation_command(prompt):
+            answer = await self._create(prompt, caller)
+        else:
+            results = await self.fan_out(prompt, on_delta=on_delta)
+            answer = Answer(reply=await self._merge(prompt, results), kind="echo", circuits=results)
+        answer.memory = await self._save(prompt, answer.reply, idempotency_key)
+        answer.ms = int((time.monotonic() - started) * 1000)
+        return answer
+
+    async def fan_out(
+        self,
+        prompt: str,
+        *,
+        names: Sequence[str] = CIRCUIT_NAMES,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        on_delta: DeltaHook | None = None,
+    ) -> dict[str, CircuitResult]:
+        """Ask the ready circuits among `names` at once; the others are `unavailable`."""
+        wanted = [self.circuits[n] for n in names]
+        ready = [c for c in wanted if c.ready]
+        if not ready:
+            states = ", ".join(f"{c.name}: {c.state}" for c in wanted)
+            raise NotReady(
+                f"no circuit is ready yet ({states}); see GET /ready",
+                f"준비된 회로가 아직 없습니다 ({states}). GET /ready 를 확인하세요.",
+                retry_after=5,
+            )
+        memory = await self._remember(prompt)
+        tickets = self._open_all(ready, prompt, memory, max_tokens, temperature)
+        answers = await asyncio.gather(*(t.result(on_delta) for t in tickets))
+        results = {t.circuit.name: a for t, a in zip(tickets, answers, strict=True)}
+        return {c.name: results.get(c.name) or _unavailable(c) for c in wanted}
+
+    def _open_all(
+        self,
+        circuits: Sequence[Circuit],
+        prompt: str,
+        memory: Sequence[MemoryLine],
+        max_tokens: int | None,
+        temperature: float | None,
+    ) -> list[Ticket]:
+        tickets: list[Ticket] = []
+        try:
+            for circuit in circuits:
+                tickets.append(circuit.open(self.generation(circuit, prompt, memory, max_tokens,
+                                                            temperature)))
+        except CircuitBusy:
+            for ticket in tickets:
+                ticket.cancel()
+            raise
+        return tickets
+
+    def generation(
+        self,
+        circuit: Circuit,
+        prompt: str,
+        memory: Sequence[MemoryLine] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> Generation:
+        """The request one circuit gets: persona, context, prompt."""
+        tokens = max_tokens or self.settings.max_tokens
+        messages = build_messages(
+            circuit.persona, prompt, memory=memory, manifests=self.manifests,
+            n_ctx=self.settings.n_ctx, max_tokens=tokens,
+        )
+        temp = temperature if temperature is not None else self.settings.temperature
+        return Generation(messages, tokens, temp, json_schema)
+
+    async def _remember(self, prompt: str) -> Sequence[MemoryLine]:
+        if self.context is None:
+            return ()
+        try:
+            return await asyncio.to_thread(self.context.context_for, prompt, 6)
+        except Exception as exc:  # memory must never stop an answer
+            log.warning("memory context unavailable: %s", exc)
+            return ()
+
+    async def _merge(self, prompt: str, results: dict[str, CircuitResult]) -> str:
+        drafts = [r for r in results.values() if r.status == "ok" and r.text]
+        self_circuit = self.circuits.get("self")
+        if self.settings.merge != "synthesize" or len(drafts) < 2 or not (
+            self_circuit and self_circuit.ready
+        ):
+            return merge.concat(results)
+        gen = self.generation(self_circuit, merge.synthesis_prompt(prompt, results))
+        gen.messages[0]["content"] = self_circuit.persona + "\n\n" + merge.SYNTHESIS_INSTRUCTION
+        try:
+            final = await self_circuit.open(gen).result()
+        except CircuitBusy:
+            return merge.concat(results)
+        return final.text if final.status == "ok" and final.text else merge.concat(results)
+
+    async def _create(self, prompt: str, caller: Caller) -> Answer:
+        self.authorize(prompt, caller)
+        result = await creator.create_project(
+            prompt, origin_dir=self.settings.origin_dir, planner=self._planner()
+        )
+        return Answer(reply=result.reply, kind="create", project=result.as_dict())
+
+    def _planner(self) -> creator.Planner | None:
+        circuit = self.circuits.get("creation")
+        if circuit is None or not circuit.ready:
+            return None
+
+        async def plan(prompt: str, schema: dict[str, Any]) -> str:
+            gen = self.generation(circuit, prompt, json_schema=schema)
+            gen.messages[0]["content"] = circuit.persona + "\n\n" + PLAN_INSTRUCTION
+            result = await circuit.open(gen).result()
+            if result.status != "ok":
+                raise RuntimeError(result.error or result.status)
+            return result.text
+
+        return plan
+
+    async def _save(self, prompt: str, reply: str, key: str | None) -> dict[str, Any]:
+        if self.memory is None:
+            return {"saved": False, "error": "memory is not configured / 기억 저장소가 없습니다"}
+        result = await asyncio.to_thread(
+            self.memory.save_turn, prompt, reply, idempotency_key=key
+        )
+        doc: dict[str, Any] = result.as_dict()
+        return doc
+
+
+def _unavailable(circuit: Circuit) -> CircuitResult:
+    reason = circuit.error if circuit.state == "failed" else f"circuit is {circuit.state}"
+    return CircuitResult("", "unavailable", error=reason)

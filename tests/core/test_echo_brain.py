@@ -1,0 +1,126 @@
+"""The orchestrator with fake backends: fan-out, merge, unavailable, not ready, busy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from core.echo_brain import EchoBrain
+from core.errors import CircuitBusy, NotReady
+from core.origin import Caller
+from core.settings import CIRCUIT_NAMES, Settings, load_settings
+from llm.circuit import Circuit
+from tests.fakes import FakeBackend
+
+ANYONE = Caller(is_origin=False, authenticated=False)
+
+
+def brain_with(
+    backends: dict[str, FakeBackend], settings: Settings | None = None, *, load: bool = True
+) -> EchoBrain:
+    settings = settings or load_settings()
+    circuits = {
+        name: Circuit(
+            name, f"persona of {name}", (lambda b=b: b), timeout_s=settings.circuit_timeout_s
+        )
+        for name, b in backends.items()
+    }
+    if load:
+        for circuit in circuits.values():
+            circuit.load()
+    return EchoBrain(settings, circuits)
+
+
+def three(delay: float = 0.0) -> dict[str, FakeBackend]:
+    return {name: FakeBackend(delay=delay) for name in CIRCUIT_NAMES}
+
+
+def test_concat_merges_self_emotion_creation_in_that_order() -> None:
+    backends = three()
+    for name, backend in backends.items():
+        backend.enqueue(f"from {name}")
+    answer = asyncio.run(brain_with(backends).ask("hello there", caller=ANYONE))
+    assert answer.kind == "echo"
+    assert answer.reply == "from self\n\nfrom emotion\n\nfrom creation"
+    assert {n: r.status for n, r in answer.circuits.items()} == dict.fromkeys(CIRCUIT_NAMES, "ok")
+    assert answer.circuits["self"].tokens == 2
+
+
+def test_each_circuit_gets_its_persona_and_the_prompt() -> None:
+    backends = three()
+    asyncio.run(brain_with(backends).ask("what is the sea?", caller=ANYONE))
+    for name, backend in backends.items():
+        messages = backend.history[0].messages
+        assert messages[0]["role"] == "system" and f"persona of {name}" in messages[0]["content"]
+        assert messages[-1] == {"role": "user", "content": "what is the sea?"}
+
+
+def test_circuits_run_concurrently() -> None:
+    backends = three(delay=0.1)
+    for backend in backends.values():
+        backend.enqueue("a b c")
+    brain = brain_with(backends)
+    started = time.monotonic()
+    asyncio.run(brain.ask("go", caller=ANYONE))
+    # three circuits of 0.3 s each: one after another would take 0.9 s
+    assert time.monotonic() - started < 0.7
+
+
+def test_failed_circuit_is_unavailable_and_the_others_answer() -> None:
+    backends = three()
+    backends["emotion"].fail_load = "model file not found"
+    answer = asyncio.run(brain_with(backends).ask("hi", caller=ANYONE))
+    assert answer.circuits["emotion"].status == "unavailable"
+    assert answer.circuits["emotion"].error == "model file not found"
+    assert answer.circuits["self"].status == "ok"
+
+
+def test_no_ready_circuit_raises_not_ready_with_retry_after() -> None:
+    brain = brain_with(three(), load=False)
+    with pytest.raises(NotReady) as info:
+        asyncio.run(brain.ask("hi", caller=ANYONE))
+    assert info.value.retry_after
+
+
+def test_timeout_is_reported_and_the_merge_goes_on() -> None:
+    backends = three()
+    backends["creation"].delay = 0.2
+    backends["creation"].enqueue("slow " * 20)
+    brain = brain_with(backends, load_settings(circuit_timeout_s=0.3))
+    answer = asyncio.run(brain.ask("hi", caller=ANYONE))
+    assert answer.circuits["creation"].status == "timeout"
+    assert answer.circuits["self"].status == "ok"
+    assert answer.reply.startswith("ok")
+
+
+def test_busy_circuit_rejects_the_whole_fan_out() -> None:
+    backends = three(delay=0.05)
+    brain = brain_with(backends)
+    for circuit in brain.circuits.values():
+        circuit._jobs.maxsize = 1  # a queue of one waiting request
+
+    async def main() -> None:
+        first = asyncio.create_task(brain.fan_out("one"))
+        await asyncio.sleep(0.02)
+        second = asyncio.create_task(brain.fan_out("two"))
+        await asyncio.sleep(0.01)
+        with pytest.raises(CircuitBusy):
+            await brain.fan_out("three")
+        await asyncio.gather(first, second)
+
+    asyncio.run(main())
+
+
+def test_synthesize_asks_self_for_the_final_answer() -> None:
+    backends = three()
+    for name, backend in backends.items():
+        backend.enqueue(f"draft of {name}")
+    backends["self"].enqueue("the one answer")
+    brain = brain_with(backends, load_settings(merge="synthesize"))
+    answer = asyncio.run(brain.ask("why?", caller=ANYONE))
+    assert answer.reply == "the one answer"
+    aggregation = backends["self"].history[1].messages
+    assert "draft of emotion" in aggregation[-1]["content"]
+    assert "drafts" in aggregation[0]["content"].lower()
