@@ -13,9 +13,14 @@ from fastapi import FastAPI
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
-from api.routes import ask, health
+from api.metrics import Metrics, MetricsMiddleware
+from api.routes import ask, health, memory, openai, ui
+from api.routes import metrics as metrics_route
+from core.boot_memory_loop import ReplayStatus, start_replay
 from core.echo_brain import EchoBrain
 from core.identity import load_manifests
+from core.memory_core import MemoryStore
+from core.memory_index import MemoryIndex
 from core.settings import Settings, load_settings
 from llm.registry import build_circuits
 
@@ -36,13 +41,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     circuits = build_circuits(settings)
     for circuit in circuits.values():
         circuit.start_loading()
-    brain = EchoBrain(settings, circuits, manifests=load_manifests(settings.manifest_dir))
-    app.state.runtime = Runtime(settings=settings, circuits=circuits, brain=brain)
-    log.info("echo-brain %s starting: circuits loading in the background", app.version)
+    replay = ReplayStatus()
+    start_replay(settings, replay)
+    index = MemoryIndex(settings.memory_dir)
+    brain = EchoBrain(
+        settings,
+        circuits,
+        memory=MemoryStore(settings, index),
+        context=index,
+        manifests=load_manifests(settings.manifest_dir),
+        observer=app.state.metrics.observe_circuit,
+    )
+    app.state.runtime = Runtime(settings, circuits, brain, replay=replay, index=index)
+    log.info("echo-brain %s starting: replay and circuits loading in the background", app.version)
     try:
         yield
     finally:
         await asyncio.gather(*(asyncio.to_thread(c.close) for c in circuits.values()))
+        index.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,8 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics(lambda: getattr(app.state, "runtime", None))
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
-    app.include_router(health.router)
-    app.include_router(ask.router)
+    app.add_middleware(MetricsMiddleware, metrics_of=lambda: app.state.metrics)
+    for router in (health.router, ask.router, openai.router, memory.router, metrics_route.router,
+                   ui.router):
+        app.include_router(router)
     return app

@@ -34,7 +34,9 @@ def error_response(
         headers["Retry-After"] = str(retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    body = {"error": {"code": code, "message": message, "message_ko": message_ko}}
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    body = {"error": {"code": code, "message": message, "message_ko": message_ko,
+                      "type": kind, "param": None}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,6 +20,21 @@ from llm.circuit import Circuit, CircuitResult, DeltaHook, Ticket
 from llm.personas import PLAN_INSTRUCTION
 
 log = logging.getLogger(__name__)
+
+
+DoneHook = Callable[[str, CircuitResult], Awaitable[None]]
+Observer = Callable[[str, CircuitResult], None]
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """Per-request knobs (the OpenAI route sets them; /api/ask uses the defaults)."""
+
+    names: tuple[str, ...] = CIRCUIT_NAMES
+    max_tokens: int | None = None
+    temperature: float | None = None
+    system: str | None = None
+    history: tuple[dict[str, str], ...] = ()
 
 
 class TurnStore(Protocol):
@@ -72,8 +87,10 @@ class EchoBrain:
         memory: TurnStore | None = None,
         context: ContextSource | None = None,
         manifests: Sequence[Manifest] = (),
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.circuits = dict(circuits)
         self.memory = memory
         self.context = context
@@ -107,9 +124,12 @@ class EchoBrain:
         caller: Caller,
         idempotency_key: str | None = None,
         on_delta: DeltaHook | None = None,
+        on_done: DoneHook | None = None,
+        options: AskOptions | None = None,
     ) -> Answer:
         """Answer one prompt and save the turn."""
         started = time.monotonic()
+        options = options or AskOptions()
         self.check_prompt(prompt)
         self.authorize(prompt, caller)
         reflex = identity.reflect_identity(prompt, self.manifests)
@@ -118,7 +138,7 @@ class EchoBrain:
         elif creator.is_creation_command(prompt):
             answer = await self._create(prompt, caller)
         else:
-            results = await self.fan_out(prompt, on_delta=on_delta)
+            results = await self.fan_out(prompt, options, on_delta=on_delta, on_done=on_done)
             answer = Answer(reply=await self._merge(prompt, results), kind="echo", circuits=results)
         answer.memory = await self._save(prompt, answer.reply, idempotency_key)
         answer.ms = int((time.monotonic() - started) * 1000)
@@ -127,14 +147,14 @@ class EchoBrain:
     async def fan_out(
         self,
         prompt: str,
+        options: AskOptions | None = None,
         *,
-        names: Sequence[str] = CIRCUIT_NAMES,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
         on_delta: DeltaHook | None = None,
+        on_done: DoneHook | None = None,
     ) -> dict[str, CircuitResult]:
-        """Ask the ready circuits among `names` at once; the others are `unavailable`."""
-        wanted = [self.circuits[n] for n in names]
+        """Ask the ready circuits among `options.names` at once; the others are `unavailable`."""
+        options = options or AskOptions()
+        wanted = [self.circuits[n] for n in options.names]
         ready = [c for c in wanted if c.ready]
         if not ready:
             states = ", ".join(f"{c.name}: {c.state}" for c in wanted)
@@ -144,46 +164,39 @@ class EchoBrain:
                 retry_after=5,
             )
         memory = await self._remember(prompt)
-        tickets = self._open_all(ready, prompt, memory, max_tokens, temperature)
-        answers = await asyncio.gather(*(t.result(on_delta) for t in tickets))
+        gens = [self.generation(c, prompt, memory, options) for c in ready]
+        tickets = _open_all(ready, gens)
+
+        async def collect(ticket: Ticket) -> CircuitResult:
+            result = await ticket.result(on_delta)
+            if self.observer is not None:
+                self.observer(ticket.circuit.name, result)
+            if on_done is not None:
+                await on_done(ticket.circuit.name, result)
+            return result
+
+        answers = await asyncio.gather(*(collect(t) for t in tickets))
         results = {t.circuit.name: a for t, a in zip(tickets, answers, strict=True)}
         return {c.name: results.get(c.name) or _unavailable(c) for c in wanted}
-
-    def _open_all(
-        self,
-        circuits: Sequence[Circuit],
-        prompt: str,
-        memory: Sequence[MemoryLine],
-        max_tokens: int | None,
-        temperature: float | None,
-    ) -> list[Ticket]:
-        tickets: list[Ticket] = []
-        try:
-            for circuit in circuits:
-                tickets.append(circuit.open(self.generation(circuit, prompt, memory, max_tokens,
-                                                            temperature)))
-        except CircuitBusy:
-            for ticket in tickets:
-                ticket.cancel()
-            raise
-        return tickets
 
     def generation(
         self,
         circuit: Circuit,
         prompt: str,
         memory: Sequence[MemoryLine] = (),
-        max_tokens: int | None = None,
-        temperature: float | None = None,
+        options: AskOptions | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Generation:
-        """The request one circuit gets: persona, context, prompt."""
-        tokens = max_tokens or self.settings.max_tokens
+        """The request one circuit gets: persona, context, earlier turns, prompt."""
+        options = options or AskOptions()
+        tokens = options.max_tokens or self.settings.max_tokens
+        persona = circuit.persona + (f"\n\n{options.system}" if options.system else "")
         messages = build_messages(
-            circuit.persona, prompt, memory=memory, manifests=self.manifests,
+            persona, prompt, memory=memory, manifests=self.manifests,
             n_ctx=self.settings.n_ctx, max_tokens=tokens,
         )
-        temp = temperature if temperature is not None else self.settings.temperature
+        messages[1:1] = list(options.history)
+        temp = options.temperature if options.temperature is not None else self.settings.temperature
         return Generation(messages, tokens, temp, json_schema)
 
     async def _remember(self, prompt: str) -> Sequence[MemoryLine]:
@@ -240,6 +253,19 @@ class EchoBrain:
         )
         doc: dict[str, Any] = result.as_dict()
         return doc
+
+
+def _open_all(circuits: Sequence[Circuit], gens: Sequence[Generation]) -> list[Ticket]:
+    """Queue every generation, or none: a busy circuit cancels those already queued."""
+    tickets: list[Ticket] = []
+    try:
+        for circuit, gen in zip(circuits, gens, strict=True):
+            tickets.append(circuit.open(gen))
+    except CircuitBusy:
+        for ticket in tickets:
+            ticket.cancel()
+        raise
+    return tickets
 
 
 def _unavailable(circuit: Circuit) -> CircuitResult:

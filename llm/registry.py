@@ -34,7 +34,7 @@ def backend_factory(settings: Settings, circuit: str) -> Callable[[], Backend]:
         if is_remote(spec):
             from llm.remote_backend import RemoteBackend
 
-            return RemoteBackend.from_spec(spec)
+            return RemoteBackend.from_spec(spec, timeout_s=settings.circuit_timeout_s)
         path = model_path(settings, spec)
         if path.suffix.lower() != ".gguf":
             raise BackendError(

@@ -75,6 +75,7 @@ def run_server(
     cwd: Path, *, workers: int = 1, start_timeout: float = 30.0, **env: str
 ) -> Iterator[Server]:
     """Run `python -m core.cli serve` in `cwd` until HEAD / answers; stop it afterwards."""
+    cwd.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = cwd / f"server-{port}.log"
     cmd = [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
