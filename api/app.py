@@ -75,7 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: app.state.metrics)
-    for router in (health.router, ask.router, openai.router, memory.router, metrics_route.router,
-                   ui.router):
+    for router in (
+        health.router,
+        ask.router,
+        openai.router,
+        memory.router,
+        metrics_route.router,
+        ui.router,
+    ):
         app.include_router(router)
     return app

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors
+from core.creator_write import ProjectWriteError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ STATUS: dict[type[errors.EchoBrainError], int] = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.NotFound: 404,
+    ProjectWriteError: 507,
 }
 
 
@@ -35,8 +37,15 @@ def error_response(
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     kind = "invalid_request_error" if status < 500 else "server_error"
-    body = {"error": {"code": code, "message": message, "message_ko": message_ko,
-                      "type": kind, "param": None}}
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "message_ko": message_ko,
+            "type": kind,
+            "param": None,
+        }
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -92,5 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
         return error_response(
-            500, "internal", "internal error; see the server log", "내부 오류입니다. 서버 로그를 보세요."
+            500,
+            "internal",
+            "internal error; see the server log",
+            "내부 오류입니다. 서버 로그를 보세요.",
         )

@@ -57,8 +57,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=96)
     args = parser.parse_args()
     n_ctx = 2048
-    env = {"ECHO_TEMPERATURE": "0", "ECHO_MAX_TOKENS": str(args.max_tokens),
-           "ECHO_N_CTX": str(n_ctx)}
+    env = {
+        "ECHO_TEMPERATURE": "0",
+        "ECHO_MAX_TOKENS": str(args.max_tokens),
+        "ECHO_N_CTX": str(n_ctx),
+    }
     par, seq = [], []
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp), **env) as url:
         through_server(url)  # warm-up: page in the model, first-call costs
@@ -68,10 +71,15 @@ def main() -> None:
     p = statistics.median(t for t, _ in par)
     s = statistics.median(t for t, _ in seq)
     ratio = p / s
-    print(f"parallel via /api/ask: {p:.2f} s ({par[0][1]} tokens); "
-          f"sequential llama-cpp-python: {s:.2f} s ({seq[0][1]} tokens); ratio {ratio:.2f}")
-    write_section("Fan-out: three circuits through /api/ask vs. sequential", f"""
-Command: `.venv/bin/python -m benchmarks.bench_fanout --rounds {args.rounds} --max-tokens {args.max_tokens}`
+    print(
+        f"parallel via /api/ask: {p:.2f} s ({par[0][1]} tokens); "
+        f"sequential llama-cpp-python: {s:.2f} s ({seq[0][1]} tokens); ratio {ratio:.2f}"
+    )
+    write_section(
+        "Fan-out: three circuits through /api/ask vs. sequential",
+        f"""
+Command: `.venv/bin/python -m benchmarks.bench_fanout --rounds {args.rounds} \
+--max-tokens {args.max_tokens}`
 Machine: {machine()}
 Model: SmolLM2-135M-Instruct Q4_1 in all three circuits, greedy (temperature 0), n_ctx {n_ctx},
 llama.cpp default threads. Median of {args.rounds} rounds, measured in the same run.
@@ -82,7 +90,8 @@ llama.cpp default threads. Median of {args.rounds} rounds, measured in the same 
 | the same three calls one after another, straight llama-cpp-python | {s:.2f} | {seq[0][1]} |
 
 **Ratio parallel / sequential = {ratio:.2f}** (goal ≤ 0.5). / 병렬 ÷ 순차 = {ratio:.2f} (목표 ≤ 0.5)
-""")
+""",
+    )
 
 
 if __name__ == "__main__":

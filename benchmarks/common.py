@@ -17,8 +17,9 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "BENCHMARKS.md"
-DEMO_MODEL = Path(os.environ.get("ECHO_MODELS_DIR", REPO / "models")) / \
-    "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEMO_MODEL = (
+    Path(os.environ.get("ECHO_MODELS_DIR", REPO / "models")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+)
 
 
 def machine() -> str:
@@ -50,20 +51,35 @@ def server(workdir: Path, **env: str) -> Iterator[str]:
     (workdir / "manifest").mkdir(exist_ok=True)
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ECHO_")}
-    full_env.update({
-        "ECHO_MEMORY_DIR": str(workdir / "memory"),
-        "ECHO_MEMORY_BACKUP_DIR": str(workdir / "memory_backup"),
-        "ECHO_ORIGIN_DIR": str(workdir / "origin"),
-        "ECHO_MANIFEST_DIR": str(workdir / "manifest"),
-        "ECHO_MODELS_DIR": str(DEMO_MODEL.parent),
-        "PYTHONPATH": str(REPO),
-        **env,
-    })
+    full_env.update(
+        {
+            "ECHO_MEMORY_DIR": str(workdir / "memory"),
+            "ECHO_MEMORY_BACKUP_DIR": str(workdir / "memory_backup"),
+            "ECHO_ORIGIN_DIR": str(workdir / "origin"),
+            "ECHO_MANIFEST_DIR": str(workdir / "manifest"),
+            "ECHO_MODELS_DIR": str(DEMO_MODEL.parent),
+            "PYTHONPATH": str(REPO),
+            **env,
+        }
+    )
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=workdir,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -86,9 +102,13 @@ def server(workdir: Path, **env: str) -> Iterator[str]:
 
 def write_section(title: str, body: str) -> None:
     """Replace (or add) the `## title` section of BENCHMARKS.md."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else (
-        "# Benchmarks / 벤치마크\n\nMeasured figures, the machine and the command for each. "
-        "/ 측정값과 기계, 명령.\n"
+    text = (
+        RESULTS.read_text(encoding="utf-8")
+        if RESULTS.exists()
+        else (
+            "# Benchmarks / 벤치마크\n\nMeasured figures, the machine and the command for each. "
+            "/ 측정값과 기계, 명령.\n"
+        )
     )
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)

@@ -27,7 +27,9 @@ def settings_or_exit() -> Settings:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address (default HOST or 0.0.0.0)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default HOST or 0.0.0.0)")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default PORT or 8000)")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
@@ -36,7 +38,9 @@ def serve(
     settings = settings_or_exit()
     import uvicorn
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(
         "api.server:app",
         host=host or settings.host,

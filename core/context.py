@@ -15,8 +15,13 @@ MAX_MANIFEST_CHARS = 1200
 class MemoryLine(Protocol):
     """A remembered line (core.memory_index.SearchHit has this shape)."""
 
-    day: str
-    text: str
+    @property
+    def day(self) -> str:
+        """The day folder, e.g. day0320."""
+
+    @property
+    def text(self) -> str:
+        """The clean line."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -51,9 +56,7 @@ def build_messages(
     if declared and estimate_tokens(declared) < budget // 2:
         blocks.append("Declarations / 선언:\n" + declared)
         budget -= estimate_tokens(declared)
-    remembered = [
-        f"- ({hit.day}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory[:MAX_MEMORY_LINES]
-    ]
+    remembered = [f"- ({hit.day}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory[:MAX_MEMORY_LINES]]
     remembered = _bounded(remembered, budget)
     if remembered:
         blocks.append("Memory, past conversations / 기억:\n" + "\n".join(remembered))

@@ -13,13 +13,14 @@ from core import creator, identity, merge
 from core.context import MemoryLine, build_messages
 from core.errors import BadInput, CircuitBusy, Forbidden, NotReady, PromptTooLong
 from core.identity import Manifest
-from core.origin import Caller
+from core.origin import Caller, redact
 from core.settings import CIRCUIT_NAMES, Settings
 from llm.backend import Generation
 from llm.circuit import Circuit, CircuitResult, DeltaHook, Ticket
-from llm.personas import PLAN_INSTRUCTION
 
 log = logging.getLogger(__name__)
+
+PLAN_MAX_TOKENS = 1024  # a file plan is JSON with whole files in it: cut short, it is useless
 
 
 DoneHook = Callable[[str, CircuitResult], Awaitable[None]]
@@ -104,7 +105,8 @@ class EchoBrain:
             raise PromptTooLong(
                 f"prompt has {len(prompt)} characters; the limit is "
                 f"{self.settings.max_prompt_chars} (ECHO_MAX_PROMPT_CHARS)",
-                f"프롬프트가 {len(prompt)}자입니다. 한도는 {self.settings.max_prompt_chars}자입니다.",
+                f"프롬프트가 {len(prompt)}자입니다. "
+                f"한도는 {self.settings.max_prompt_chars}자입니다.",
             )
         return prompt
 
@@ -192,8 +194,12 @@ class EchoBrain:
         tokens = options.max_tokens or self.settings.max_tokens
         persona = circuit.persona + (f"\n\n{options.system}" if options.system else "")
         messages = build_messages(
-            persona, prompt, memory=memory, manifests=self.manifests,
-            n_ctx=self.settings.n_ctx, max_tokens=tokens,
+            persona,
+            prompt,
+            memory=memory,
+            manifests=self.manifests,
+            n_ctx=self.settings.n_ctx,
+            max_tokens=tokens,
         )
         messages[1:1] = list(options.history)
         temp = options.temperature if options.temperature is not None else self.settings.temperature
@@ -211,8 +217,10 @@ class EchoBrain:
     async def _merge(self, prompt: str, results: dict[str, CircuitResult]) -> str:
         drafts = [r for r in results.values() if r.status == "ok" and r.text]
         self_circuit = self.circuits.get("self")
-        if self.settings.merge != "synthesize" or len(drafts) < 2 or not (
-            self_circuit and self_circuit.ready
+        if (
+            self.settings.merge != "synthesize"
+            or len(drafts) < 2
+            or not (self_circuit and self_circuit.ready)
         ):
             return merge.concat(results)
         gen = self.generation(self_circuit, merge.synthesis_prompt(prompt, results))
@@ -226,7 +234,11 @@ class EchoBrain:
     async def _create(self, prompt: str, caller: Caller) -> Answer:
         self.authorize(prompt, caller)
         result = await creator.create_project(
-            prompt, origin_dir=self.settings.origin_dir, planner=self._planner()
+            prompt,
+            origin_dir=self.settings.origin_dir,
+            planner=self._planner(),
+            timeout_s=self.settings.circuit_timeout_s,
+            redact=lambda text: redact(text, self.settings),
         )
         return Answer(reply=result.reply, kind="create", project=result.as_dict())
 
@@ -236,8 +248,9 @@ class EchoBrain:
             return None
 
         async def plan(prompt: str, schema: dict[str, Any]) -> str:
-            gen = self.generation(circuit, prompt, json_schema=schema)
-            gen.messages[0]["content"] = circuit.persona + "\n\n" + PLAN_INSTRUCTION
+            options = AskOptions(max_tokens=max(self.settings.max_tokens, PLAN_MAX_TOKENS))
+            gen = self.generation(circuit, prompt, options=options, json_schema=schema)
+            gen.repeat_penalty = 1.15  # small models loop inside long JSON strings otherwise
             result = await circuit.open(gen).result()
             if result.status != "ok":
                 raise RuntimeError(result.error or result.status)
@@ -248,9 +261,7 @@ class EchoBrain:
     async def _save(self, prompt: str, reply: str, key: str | None) -> dict[str, Any]:
         if self.memory is None:
             return {"saved": False, "error": "memory is not configured / 기억 저장소가 없습니다"}
-        result = await asyncio.to_thread(
-            self.memory.save_turn, prompt, reply, idempotency_key=key
-        )
+        result = await asyncio.to_thread(self.memory.save_turn, prompt, reply, idempotency_key=key)
         doc: dict[str, Any] = result.as_dict()
         return doc
 

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
         "0.0.0.0", validation_alias=AliasChoices("HOST", "host"), description="Listen address."
     )
     port: int = Field(
-        8000, ge=1, le=65_535, validation_alias=AliasChoices("PORT", "port"),
+        8000,
+        ge=1,
+        le=65_535,
+        validation_alias=AliasChoices("PORT", "port"),
         description="Listen port.",
     )
 
@@ -77,7 +80,9 @@ class Settings(BaseSettings):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Seoul)") from exc
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Seoul)"
+            ) from exc
         return value
 
     @field_validator("origin_token", "access_token")

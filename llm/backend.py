@@ -24,6 +24,7 @@ class Generation:
     max_tokens: int
     temperature: float | None = None
     json_schema: dict[str, Any] | None = None
+    repeat_penalty: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
 

@@ -38,7 +38,10 @@ class CircuitResult:
     def as_dict(self) -> dict[str, Any]:
         """The circuit's entry in the response document."""
         doc: dict[str, Any] = {
-            "text": self.text, "status": self.status, "ms": self.ms, "tokens": self.tokens
+            "text": self.text,
+            "status": self.status,
+            "ms": self.ms,
+            "tokens": self.tokens,
         }
         if self.error:
             doc["error"] = self.error

@@ -57,6 +57,8 @@ class LlamaBackend(Backend):
         kwargs: dict[str, Any] = {"max_tokens": gen.max_tokens, "stream": True}
         if gen.temperature is not None:
             kwargs["temperature"] = gen.temperature
+        if gen.repeat_penalty is not None:
+            kwargs["repeat_penalty"] = gen.repeat_penalty
         if gen.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": gen.json_schema}
         chunks = self._llama.create_chat_completion(messages=gen.messages, **kwargs)

@@ -34,11 +34,3 @@ SYNTHESIS_INSTRUCTION = (
     "아래는 오리진의 질문에 대한 세 회로(감정, 창조, 자아)의 초안이다. 비판적으로 검토해 "
     "하나의 일관되고 정확한 답을 너의 목소리로 써라. 초안을 언급하지 말고, 질문한 언어로 답하라."
 )
-
-PLAN_INSTRUCTION = (
-    "Plan a small software project for the origin's request. Answer ONLY with JSON: "
-    '{"name": short-name, "description": one sentence, '
-    '"files": [{"path": "relative/path.py", "content": "file text"}]} — '
-    "relative paths only, at most 10 files.\n"
-    "오리진의 요청에 맞는 작은 프로젝트를 설계하라. JSON으로만 답하라 (상대 경로, 파일 10개 이하)."
-)

@@ -50,7 +50,9 @@ class RemoteBackend(Backend):
         if self._client is None:
             raise BackendError("remote backend is not loaded")
         body: dict[str, Any] = {
-            "model": self.model, "messages": gen.messages, "stream": True,
+            "model": self.model,
+            "messages": gen.messages,
+            "stream": True,
             "max_tokens": gen.max_tokens,
         }
         if gen.temperature is not None:
@@ -64,12 +66,14 @@ class RemoteBackend(Backend):
             with self._client.stream("POST", self.base_url + "/chat/completions", json=body) as r:
                 if r.status_code >= 400:
                     r.read()
-                    raise BackendError(f"{self.describe()} answered {r.status_code}: "
-                                       f"{r.text[:200]}")
+                    raise BackendError(
+                        f"{self.describe()} answered {r.status_code}: {r.text[:200]}"
+                    )
                 yield from _deltas(r.iter_lines(), gen)
         except httpx.HTTPError as exc:
-            raise BackendError(f"{self.describe()} unreachable: {exc} / 원격 회로에 연결할 수 없습니다"
-                               ) from exc
+            raise BackendError(
+                f"{self.describe()} unreachable: {exc} / 원격 회로에 연결할 수 없습니다"
+            ) from exc
 
     def close(self) -> None:
         """Close the connection pool."""

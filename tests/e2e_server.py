@@ -56,13 +56,15 @@ class Server:
 def server_env(cwd: Path, **env: str) -> dict[str, str]:
     """A clean environment: every path under `cwd`, the demo model, plus `env`."""
     merged = {k: v for k, v in os.environ.items() if not k.startswith("ECHO_")}
-    merged.update({
-        "ECHO_MEMORY_DIR": str(cwd / "memory"),
-        "ECHO_MEMORY_BACKUP_DIR": str(cwd / "memory_backup"),
-        "ECHO_ORIGIN_DIR": str(cwd / "origin"),
-        "ECHO_MANIFEST_DIR": str(REPO / "manifest"),
-        "ECHO_MODELS_DIR": os.environ.get("ECHO_MODELS_DIR", str(REPO / "models")),
-    })
+    merged.update(
+        {
+            "ECHO_MEMORY_DIR": str(cwd / "memory"),
+            "ECHO_MEMORY_BACKUP_DIR": str(cwd / "memory_backup"),
+            "ECHO_ORIGIN_DIR": str(cwd / "origin"),
+            "ECHO_MANIFEST_DIR": str(REPO / "manifest"),
+            "ECHO_MODELS_DIR": os.environ.get("ECHO_MODELS_DIR", str(REPO / "models")),
+        }
+    )
     merged.update(env)
     merged["PYTHONPATH"] = str(REPO)
     merged.setdefault("ECHO_N_CTX", "2048")
@@ -78,11 +80,22 @@ def run_server(
     cwd.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = cwd / f"server-{port}.log"
-    cmd = [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "core.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=server_env(cwd, **env), stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=server_env(cwd, **env), stdout=log, stderr=subprocess.STDOUT
+        )
     server = Server(f"http://127.0.0.1:{port}", proc, log_path)
     try:
         deadline = time.monotonic() + start_timeout

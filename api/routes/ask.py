@@ -58,8 +58,12 @@ async def _events(
             answer = await brain.ask(prompt, caller=caller, idempotency_key=key, on_delta=on_delta)
             await queue.put(_sse("done", answer.as_dict()))
         except EchoBrainError as exc:
-            error = {"status": status_of(exc), "code": exc.code, "message": exc.message,
-                     "message_ko": exc.message_ko}
+            error = {
+                "status": status_of(exc),
+                "code": exc.code,
+                "message": exc.message,
+                "message_ko": exc.message_ko,
+            }
             await queue.put(_sse("error", {"error": error}))
         finally:
             await queue.put(None)

@@ -37,8 +37,11 @@ async def ready(request: Request) -> JSONResponse:
     """200 once the replay is done and every circuit is loaded, else 503; same document."""
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is None:
-        doc: dict[str, Any] = {"ready": False, "replay": {"state": "pending", "lines": 0},
-                               "circuits": {}}
+        doc: dict[str, Any] = {
+            "ready": False,
+            "replay": {"state": "pending", "lines": 0},
+            "circuits": {},
+        }
         return JSONResponse(doc, status_code=503, headers={"Retry-After": "5"})
     doc = readiness(runtime)
     headers = {} if doc["ready"] else {"Retry-After": "5"}
@@ -47,8 +50,9 @@ async def ready(request: Request) -> JSONResponse:
 
 def readiness(runtime: Any) -> dict[str, Any]:
     """The readiness document: replay state and each circuit's state."""
-    replay = runtime.replay.snapshot() if runtime.replay is not None else {"state": "done",
-                                                                           "lines": 0}
+    replay = (
+        runtime.replay.snapshot() if runtime.replay is not None else {"state": "done", "lines": 0}
+    )
     circuits = {name: c.snapshot() for name, c in runtime.circuits.items()}
     ok = replay["state"] == "done" and all(c["state"] == "ready" for c in circuits.values())
     return {"ready": ok, "replay": replay, "circuits": circuits}

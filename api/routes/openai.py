@@ -62,8 +62,10 @@ async def list_models(caller: CallerDep) -> dict[str, Any]:
     created = 1_700_000_000
     return {
         "object": "list",
-        "data": [{"id": m, "object": "model", "created": created, "owned_by": "echo-brain"}
-                 for m in MODEL_IDS],
+        "data": [
+            {"id": m, "object": "model", "created": created, "owned_by": "echo-brain"}
+            for m in MODEL_IDS
+        ],
     }
 
 
@@ -78,10 +80,12 @@ async def chat_completions(
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.stream:
         stream = _stream(brain, prompt, caller, idempotency_key, options, body.model, completion_id)
-        return StreamingResponse(stream, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
-    answer = await brain.ask(prompt, caller=caller, idempotency_key=idempotency_key,
-                             options=options)
+        return StreamingResponse(
+            stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+    answer = await brain.ask(
+        prompt, caller=caller, idempotency_key=idempotency_key, options=options
+    )
     return JSONResponse(_completion(answer, body.model, completion_id))
 
 
@@ -93,16 +97,24 @@ def _to_request(body: ChatRequest) -> tuple[str, AskOptions]:
         )
     last = body.messages[-1]
     if last.role != "user" or not last.text().strip():
-        raise BadInput("the last message must be a non-empty user message",
-                       "마지막 메시지는 비어 있지 않은 user 메시지여야 합니다.")
+        raise BadInput(
+            "the last message must be a non-empty user message",
+            "마지막 메시지는 비어 있지 않은 user 메시지여야 합니다.",
+        )
     system = "\n".join(m.text() for m in body.messages if m.role in ("system", "developer"))
     history = tuple(
         {"role": m.role, "content": m.text()}
-        for m in body.messages[:-1] if m.role in ("user", "assistant")
+        for m in body.messages[:-1]
+        if m.role in ("user", "assistant")
     )
     names = CIRCUIT_NAMES if body.model == "echo-brain" else (body.model,)
-    options = AskOptions(names=names, max_tokens=body.max_completion_tokens or body.max_tokens,
-                         temperature=body.temperature, system=system or None, history=history)
+    options = AskOptions(
+        names=names,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        system=system or None,
+        history=history,
+    )
     return last.text(), options
 
 
@@ -113,16 +125,26 @@ def _completion(answer: Answer, model: str, completion_id: str) -> dict[str, Any
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": answer.reply}}],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": answer.reply},
+            }
+        ],
         "usage": {"prompt_tokens": 0, "completion_tokens": tokens, "total_tokens": tokens},
         "echo_brain": {k: v for k, v in answer.as_dict().items() if k != "reply"},
     }
 
 
 def _chunk(completion_id: str, model: str, delta: dict[str, str], finish: str | None) -> str:
-    doc = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
-           "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    doc = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return f"data: {json.dumps(doc, ensure_ascii=False)}\n\n"
 
 
@@ -161,8 +183,13 @@ class OrderedText:
 
 
 async def _stream(
-    brain: EchoBrain, prompt: str, caller: Caller, key: str | None, options: AskOptions,
-    model: str, completion_id: str,
+    brain: EchoBrain,
+    prompt: str,
+    caller: Caller,
+    key: str | None,
+    options: AskOptions,
+    model: str,
+    completion_id: str,
 ) -> AsyncIterator[str]:
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     ordered = OrderedText(options.names)
@@ -180,15 +207,25 @@ async def _stream(
 
     async def run() -> None:
         try:
-            answer = await brain.ask(prompt, caller=caller, idempotency_key=key, options=options,
-                                     on_delta=on_delta if live else None,
-                                     on_done=on_done if live else None)
+            answer = await brain.ask(
+                prompt,
+                caller=caller,
+                idempotency_key=key,
+                options=options,
+                on_delta=on_delta if live else None,
+                on_done=on_done if live else None,
+            )
             if not ordered.emitted and answer.reply:
                 await send([answer.reply])
             await queue.put(_chunk(completion_id, model, {}, "stop"))
         except EchoBrainError as exc:
-            error = {"message": exc.message, "message_ko": exc.message_ko, "code": exc.code,
-                     "type": "server_error", "status": status_of(exc)}
+            error = {
+                "message": exc.message,
+                "message_ko": exc.message_ko,
+                "code": exc.code,
+                "type": "server_error",
+                "status": status_of(exc),
+            }
             await queue.put(f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n")
         finally:
             await queue.put("data: [DONE]\n\n")

@@ -45,12 +45,19 @@ def test_ready_lists_every_circuit_ready(server: Server) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{}", b'{"prompt": "   "}', b'{"prompt": 5}', b"this is not json", b"[]",
-     b'{"prompt": "hi", "stream": "yes"}'],
+    [
+        b"{}",
+        b'{"prompt": "   "}',
+        b'{"prompt": 5}',
+        b"this is not json",
+        b"[]",
+        b'{"prompt": "hi", "stream": "yes"}',
+    ],
 )
 def test_bad_input_gets_422_with_the_error_body(server: Server, body: bytes) -> None:
-    response = httpx.post(server.url + "/api/ask", content=body,
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        server.url + "/api/ask", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "bad_input" and error["message"] and error["message_ko"]
@@ -61,8 +68,9 @@ def test_oversized_prompt_and_body_get_413(server: Server) -> None:
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     big = json.dumps({"prompt": "b" * (1024 * 1024 + 10)})
-    response = httpx.post(server.url + "/api/ask", content=big,
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        server.url + "/api/ask", content=big, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["error"]["message_ko"]
 

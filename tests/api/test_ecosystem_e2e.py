@@ -61,15 +61,17 @@ def test_openai_errors_are_openai_shaped(server: Server) -> None:
             model="gpt-9", messages=[{"role": "user", "content": "hi"}]
         )
     assert "echo-brain" in str(info.value)
-    response = httpx.post(server.url + "/v1/chat/completions",
-                          json={"model": "self", "messages": []})
+    response = httpx.post(
+        server.url + "/v1/chat/completions", json={"model": "self", "messages": []}
+    )
     assert response.status_code == 422 and response.json()["error"]["message_ko"]
 
 
 def test_ask_stream_sends_deltas_from_every_circuit_before_the_document(server: Server) -> None:
     events: list[tuple[str, dict[str, object]]] = []
-    with httpx.stream("POST", server.url + "/api/ask", json={"prompt": STORY, "stream": True},
-                      timeout=120) as response:
+    with httpx.stream(
+        "POST", server.url + "/api/ask", json={"prompt": STORY, "stream": True}, timeout=120
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         event = ""
         for line in response.iter_lines():
@@ -91,17 +93,26 @@ def test_metrics_is_valid_prometheus_text(server: Server) -> None:
     httpx.post(server.url + "/api/ask", json={"prompt": "Hello"}, timeout=120)
     text = httpx.get(server.url + "/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    for name in ("echo_http_requests", "echo_http_request_seconds", "echo_circuit_tokens",
-                 "echo_circuit_queue_depth", "echo_circuit_state", "echo_memory_lines",
-                 "echo_replay_duration_seconds", "echo_circuit_seconds"):
+    for name in (
+        "echo_http_requests",
+        "echo_http_request_seconds",
+        "echo_circuit_tokens",
+        "echo_circuit_queue_depth",
+        "echo_circuit_state",
+        "echo_memory_lines",
+        "echo_replay_duration_seconds",
+        "echo_circuit_seconds",
+    ):
         assert name in families, name
     routes = {s.labels.get("route") for s in families["echo_http_requests"].samples}
     assert "/api/ask" in routes
-    tokens = [s.value for s in families["echo_circuit_tokens"].samples
-              if s.name.endswith("_total")]
+    tokens = [s.value for s in families["echo_circuit_tokens"].samples if s.name.endswith("_total")]
     assert sum(tokens) > 0
-    ready = [s for s in families["echo_circuit_state"].samples
-             if s.labels["state"] == "ready" and s.value == 1]
+    ready = [
+        s
+        for s in families["echo_circuit_state"].samples
+        if s.labels["state"] == "ready" and s.value == 1
+    ]
     assert len(ready) == 3
 
 

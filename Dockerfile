@@ -1,0 +1,83 @@
+# syntax=docker/dockerfile:1.7
+# Echo Brain on a CUDA GPU / CUDA GPU용 에코 브레인 이미지
+#
+#   docker build -t echo-brain .
+#   docker run --gpus all -p 8000:8000 -v /srv/llm_models:/models -v /srv/echo-data:/data \
+#     -e ECHO_ORIGIN_TOKEN=... echo-brain
+#
+# Stage 1 builds llama-cpp-python with CUDA into /opt/venv from uv.lock (before the code
+# is copied, so a code change does not rebuild it); stage 2 is the slim CUDA runtime.
+
+ARG CUDA_VERSION=12.6.3
+ARG UBUNTU=ubuntu24.04
+
+# ---------------------------------------------------------------- build stage
+FROM nvidia/cuda:${CUDA_VERSION}-devel-${UBUNTU} AS build
+
+# A40 = 86, L4/4090 = 89, H100 = 90; extend for other GPUs (slower build).
+ARG CUDA_ARCHITECTURES="86;89;90"
+ENV DEBIAN_FRONTEND=noninteractive \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_LINK_MODE=copy \
+    UV_COMPILE_BYTECODE=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv build-essential cmake git \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
+
+WORKDIR /app
+# 1) dependencies only, exactly as locked; llama-cpp-python is compiled here with CUDA.
+#    The driver library is linked through the toolkit's stub (no GPU at build time).
+COPY pyproject.toml uv.lock ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    ln -sf /usr/local/cuda/lib64/stubs/libcuda.so /usr/local/cuda/lib64/stubs/libcuda.so.1 \
+    && LD_LIBRARY_PATH=/usr/local/cuda/lib64/stubs:${LD_LIBRARY_PATH:-} \
+       CMAKE_ARGS="-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" \
+       uv sync --locked --no-dev --no-install-project --python /usr/bin/python3
+
+# 2) the code (only what the server needs; never models, memory, .env or tests), then the
+#    project itself (editable: the app runs from /app).
+COPY api/ api/
+COPY core/ core/
+COPY llm/ llm/
+COPY manifest/ manifest/
+COPY ui/ ui/
+COPY README.md models.toml runpod_launcher.sh ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-dev --python /usr/bin/python3
+
+# ---------------------------------------------------------------- runtime stage
+FROM nvidia/cuda:${CUDA_VERSION}-runtime-${UBUNTU} AS runtime
+
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 libgomp1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 echo \
+    && useradd --system --uid 10001 --gid echo --home-dir /app --shell /usr/sbin/nologin echo \
+    && mkdir -p /models /data/memory /data/memory_backup /data/origin \
+    && chown -R echo:echo /models /data
+
+COPY --from=build --chown=echo:echo /opt/venv /opt/venv
+COPY --from=build --chown=echo:echo /app /app
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    ECHO_MODELS_DIR=/models \
+    ECHO_MEMORY_DIR=/data/memory \
+    ECHO_MEMORY_BACKUP_DIR=/data/memory_backup \
+    ECHO_ORIGIN_DIR=/data/origin \
+    ECHO_MANIFEST_DIR=/app/manifest
+
+WORKDIR /app
+USER echo
+VOLUME ["/models", "/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health\", timeout=4)"]
+
+CMD ["echo-brain", "serve"]

@@ -1,0 +1,1 @@
+"""Deploy tools: the models manifest, fetch-models, the VRAM plan, scan and the deploy zip."""

@@ -1,0 +1,191 @@
+"""The deploy zip (SPEC §10): deterministic, self-checked, never a secret or a model.
+
+Rules:
+- included: the folders api/ core/ llm/ manifest/ origin/ ui/ memory/ and the files
+  runpod_launcher.sh pyproject.toml uv.lock README.md README_DEPLOY.md .env.example
+  models.toml Dockerfile (those that exist);
+- memory/: its day folders and part files, unless --no-memory; the folder entry
+  `memory/` (and its .gitkeep) always. The search index (*.sqlite3, *.db and their
+  -wal/-shm/-journal files), insight.json and lock files are left out: the boot
+  replay rebuilds them;
+- never, at any depth: .git, .gitignore, __pycache__, *.pyc, .env (and .env.* but
+  .env.example), memory_backup/, tests/, test_*.py, *.gguf, virtual environments
+  (.venv, venv, any folder holding pyvenv.cfg), dist/, build/, *.egg-info, tool
+  caches, dev notes (NOTES*, TODO*, editor files, *.log), symlinks (not followed);
+- deterministic: sorted entries, 1980-01-01 timestamps, 0644 files, 0755 for *.sh
+  and folders, deflate level 9; the same tree gives the same bytes;
+- refused when an entry contains the configured ECHO_ORIGIN_TOKEN/ECHO_ACCESS_TOKEN
+  value (tokens shorter than 8 characters are not searched for).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ConfigError, EchoBrainError
+
+INCLUDE_DIRS = ("api", "core", "llm", "manifest", "origin", "ui", "memory")
+INCLUDE_FILES = ("runpod_launcher.sh", "pyproject.toml", "uv.lock", "README.md",
+                 "README_DEPLOY.md", ".env.example", "models.toml", "Dockerfile")
+NEVER_DIRS = {".git", "__pycache__", "memory_backup", "tests", ".venv", "venv", "dist", "build",
+              "node_modules", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
+              ".idea", ".vscode", ".cache", ".tools", ".ipynb_checkpoints"}
+NEVER_FILES = (".gitignore", ".gitattributes", ".env", ".env.*", "*.pyc", "*.pyo", "test_*.py",
+               "*_test.py", "conftest.py", "*.gguf", "*.egg-info", "*.log", "*.swp", "*.swo", "*~",
+               ".DS_Store", "Thumbs.db", "NOTES*", "TODO*", "notes*.md", "todo*.md", "*.orig",
+               "*.rej", "*.zip")
+MEMORY_GENERATED = ("*.sqlite3", "*.sqlite", "*.db", "*-wal", "*-shm", "*-journal",
+                    "insight.json", "insight.json.*", "*.lock", "*.tmp")
+ALLOWED = (".env.example",)
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+MIN_TOKEN_SCAN = 8
+
+
+class ZipError(EchoBrainError):
+    """The deploy zip could not be built or did not check out."""
+
+    code = "zip_failed"
+
+
+@dataclass(frozen=True)
+class ZipReport:
+    """What was written."""
+
+    path: Path
+    size: int
+    files: int
+    entries: tuple[str, ...]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder holding pyproject.toml, else beside the code."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+def project_version(root: Path) -> str:
+    """The version from pyproject.toml."""
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+        return str(data["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"Cannot read the version from {root / 'pyproject.toml'}: {exc}.",
+            f"{root / 'pyproject.toml'}에서 버전을 읽을 수 없습니다: {exc}.",
+        ) from None
+
+
+def is_forbidden(name: str) -> bool:
+    """True for an archive path (a/b/c, folders end with '/') that must never ship."""
+    parts = name.rstrip("/").split("/")
+    if any(p in NEVER_DIRS or p.endswith(".egg-info") for p in parts[:-1]):
+        return True
+    last = parts[-1]
+    if name.endswith("/"):
+        return last in NEVER_DIRS or last.endswith(".egg-info")
+    if last in ALLOWED:
+        return False
+    if parts[0] == "memory" and any(fnmatch.fnmatchcase(last, p) for p in MEMORY_GENERATED):
+        return True
+    return any(fnmatch.fnmatchcase(last, p) for p in NEVER_FILES)
+
+
+def _walk(root: Path, top: str, with_contents: bool) -> list[str]:
+    names = [f"{top}/"]
+    base = root / top
+    for folder, dirs, files in os.walk(base):
+        rel = Path(folder).relative_to(root).as_posix()
+        dirs[:] = sorted(d for d in dirs if not (Path(folder, d).is_symlink()
+                                                 or (Path(folder, d) / "pyvenv.cfg").exists()
+                                                 or is_forbidden(f"{rel}/{d}/")))
+        for f in files:
+            name = f"{rel}/{f}"
+            if Path(folder, f).is_symlink() or is_forbidden(name):
+                continue
+            if with_contents or (top == "memory" and f == ".gitkeep" and rel == "memory"):
+                names.append(name)
+    return names
+
+
+def intended_entries(root: Path, include_memory: bool = True) -> list[str]:
+    """Every archive path to write, sorted (folders end with '/')."""
+    names: list[str] = []
+    for top in INCLUDE_DIRS:
+        path = root / top
+        if top == "memory" or (path.is_dir() and not path.is_symlink()):
+            names += _walk(root, top, include_memory or top != "memory")
+    names += [f for f in INCLUDE_FILES if (root / f).is_file() and not (root / f).is_symlink()]
+    return sorted(set(names))
+
+
+def _zipinfo(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.create_system = 3  # Unix, so external_attr holds the mode
+    if name.endswith("/"):
+        info.external_attr = (0o40755 << 16) | 0x10
+        info.compress_type = zipfile.ZIP_STORED
+    else:
+        mode = 0o755 if name.endswith(".sh") else 0o644
+        info.external_attr = (0o100000 | mode) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _secrets(tokens: list[str]) -> list[bytes]:
+    return [t.encode() for t in tokens if t and len(t) >= MIN_TOKEN_SCAN]
+
+
+def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
+              tokens: list[str] | None = None) -> ZipReport:
+    """Write dist/echo-brain-<version>.zip atomically, then check it; raise ZipError."""
+    names = intended_entries(root, include_memory)
+    secrets = _secrets(tokens or [])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"echo-brain-{project_version(root)}.zip"
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name in names:
+                data = b"" if name.endswith("/") else (root / name).read_bytes()
+                if any(s in data for s in secrets):
+                    raise ZipError(
+                        f"{name} contains a configured token value: remove it, then zip again.",
+                        f"{name}에 설정된 토큰 값이 들어 있습니다: 지우고 다시 압축하세요.",
+                    )
+                zf.writestr(_zipinfo(name), data, compress_type=None if name.endswith("/")
+                            else zipfile.ZIP_DEFLATED, compresslevel=9)
+        check_zip(tmp, names)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    files = sum(not n.endswith("/") for n in names)
+    return ZipReport(target, target.stat().st_size, files, tuple(names))
+
+
+def check_zip(path: Path, expected: list[str]) -> None:
+    """Reopen the zip: CRCs good, exactly the intended entries, nothing forbidden."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ZipError(f"The zip does not reopen: {exc}.",
+                       f"압축 파일을 다시 열 수 없습니다: {exc}.") from None
+    problem = ""
+    if bad is not None:
+        problem = f"bad CRC in {bad}"
+    elif names != expected:
+        problem = "the entries differ from the intended list"
+    elif forbidden := [n for n in names if is_forbidden(n)]:
+        problem = f"forbidden entries {forbidden[:5]}"
+    if problem:
+        raise ZipError(f"The zip check failed: {problem}.", f"압축 파일 검사 실패: {problem}.")

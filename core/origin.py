@@ -1,0 +1,139 @@
+"""Origin authentication: who is calling, compared in constant time, fail closed.
+
+`core/` knows nothing of HTTP: callers pass the raw `Authorization` header value
+and get a `Caller` back, or one of the `core.errors` exceptions. Token values are
+never put into a message, a log line or a return value.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from core.errors import Forbidden, Unauthorized
+from core.settings import Settings
+
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the origin or not, and whether a valid token came with it."""
+
+    is_origin: bool
+    authenticated: bool
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+        return None
+    return token
+
+
+def _matches(token: str | None, secret: SecretStr | None) -> bool:
+    """Constant-time comparison of a presented token with a configured secret."""
+    if secret is None:
+        return False
+    expected = secret.get_secret_value().encode("utf-8")
+    # Compare even when no token came, so timing does not reveal which case it was.
+    presented = (token or "").encode("utf-8", errors="surrogatepass")
+    return hmac.compare_digest(presented, expected) and token is not None
+
+
+def is_origin_user(authorization: str | None, settings: Settings) -> bool:
+    """True when the header carries the origin's token; always False when none is configured."""
+    return _matches(bearer_token(authorization), settings.origin_token)
+
+
+def _unauthorized() -> Unauthorized:
+    return Unauthorized(
+        "A valid token is required: send 'Authorization: Bearer <token>' "
+        "with the access token (ECHO_ACCESS_TOKEN) or the origin token.",
+        "유효한 토큰이 필요합니다: 'Authorization: Bearer <토큰>' 헤더에 "
+        "접근 토큰(ECHO_ACCESS_TOKEN) 또는 오리진 토큰을 담아 보내세요.",
+    )
+
+
+def authenticate(authorization: str | None, settings: Settings) -> Caller:
+    """Check the access gate (ECHO_ACCESS_TOKEN); raise Unauthorized when it is set and not met."""
+    token = bearer_token(authorization)
+    is_origin = _matches(token, settings.origin_token)
+    is_access = _matches(token, settings.access_token)
+    if settings.access_token is not None and not (is_origin or is_access):
+        raise _unauthorized()
+    return Caller(is_origin=is_origin, authenticated=is_origin or is_access)
+
+
+def require_origin(authorization: str | None, settings: Settings) -> Caller:
+    """Origin-only routes: 401 without a valid token, 403 for a non-origin or no origin token."""
+    caller = authenticate(authorization, settings)
+    if settings.origin_token is None:
+        raise Forbidden(
+            "This feature belongs to the origin and no origin token is configured "
+            "(set ECHO_ORIGIN_TOKEN on the server to enable it).",
+            "오리진 전용 기능인데 오리진 토큰이 설정되어 있지 않습니다 "
+            "(서버에 ECHO_ORIGIN_TOKEN을 설정하면 쓸 수 있습니다).",
+        )
+    if caller.is_origin:
+        return caller
+    if caller.authenticated:
+        raise Forbidden(
+            "This feature belongs to the origin: the access token is not enough.",
+            "오리진 전용 기능입니다: 접근 토큰으로는 쓸 수 없습니다.",
+        )
+    raise _unauthorized()
+
+
+def require_origin_command(authorization: str | None, settings: Settings) -> Caller:
+    """Origin-only commands on open routes (만들어줘): anyone but the origin gets Forbidden."""
+    caller = authenticate(authorization, settings)
+    if not caller.is_origin:
+        raise Forbidden(
+            "Only the origin may order the creation of a project "
+            "(send the origin token as 'Authorization: Bearer <token>'). Nothing was written.",
+            "프로젝트 생성은 오리진만 명령할 수 있습니다 "
+            "('Authorization: Bearer <토큰>'으로 오리진 토큰을 보내세요). "
+            "아무것도 쓰지 않았습니다.",
+        )
+    return caller
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [
+        secret.get_secret_value()
+        for secret in (settings.origin_token, settings.access_token)
+        if secret is not None
+    ]
+    return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+def redact(text: str, settings: Settings) -> str:
+    """Replace every configured token value in text by '***' (a safety net for logs)."""
+    for value in _secrets(settings):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+class TokenRedactingFilter(logging.Filter):
+    """A logging filter that redacts configured token values from every record."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the message once, redact it, and let the record through."""
+        if _secrets(self._settings):
+            message = record.getMessage()
+            cleaned = redact(message, self._settings)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Echo Brain pod launcher (RunPod): idempotent, safe to run on every pod start.
+# 에코 브레인 포드 실행 스크립트: 포드를 켤 때마다 다시 실행해도 안전합니다.
+#
+#   bash runpod_launcher.sh            set up what is missing, then serve on 0.0.0.0:$PORT
+#   bash runpod_launcher.sh --dry-run  print every step, change nothing
+#   bash runpod_launcher.sh --help
+#
+# Steps / 단계:
+#   1. virtual environment in $ECHO_VENV (default /workspace/echo-brain-venv; /workspace persists)
+#   2. dependencies from uv.lock (skipped while uv.lock is unchanged)
+#   3. llama-cpp-python built with CUDA (CMAKE_ARGS=-DGGML_CUDA=on), only when a GPU is
+#      present and the installed build lacks GPU offload (llama_supports_gpu_offload())
+#   4. the models: `echo-brain fetch-models` when one is missing (ECHO_MODELS_DIR,
+#      default /workspace/llm_models; the A40 defaults of models.toml unless ECHO_*_MODEL
+#      is set in the environment or .env)
+#   5. `echo-brain scan` (diagnostics; a failure is reported, the server still starts and
+#      /ready says which circuit failed)
+#   6. exec `echo-brain serve` on $HOST:$PORT (0.0.0.0:8000)
+# Logs / 로그: everything is appended to $ECHO_LOG_DIR/echo-brain.log
+#   (default /workspace/logs/echo-brain.log) and shown on the console (tee).
+set -euo pipefail
+
+APP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VENV=${ECHO_VENV:-/workspace/echo-brain-venv}
+LOG_DIR=${ECHO_LOG_DIR:-/workspace/logs}
+LOG_FILE=$LOG_DIR/echo-brain.log
+PYTHON=${PYTHON:-python3}
+UV_VERSION=0.13.9
+CUDA_CMAKE_ARGS="-DGGML_CUDA=on"
+export ECHO_MODELS_DIR=${ECHO_MODELS_DIR:-/workspace/llm_models}
+export HOST=${HOST:-0.0.0.0}
+export PORT=${PORT:-8000}
+
+DRY_RUN=0
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+      cat <<'EOF'
+
+Environment / 환경 변수:
+  PORT (8000), HOST (0.0.0.0), ECHO_MODELS_DIR (/workspace/llm_models),
+  ECHO_VENV (/workspace/echo-brain-venv), ECHO_LOG_DIR (/workspace/logs),
+  ECHO_EMOTION_MODEL / ECHO_CREATION_MODEL / ECHO_SELF_MODEL (A40 defaults; '' = demo),
+  PYTHON (python3), and every ECHO_* variable of .env.example.
+EOF
+      exit 0
+      ;;
+    *)
+      echo "unknown option: $arg (try --help) / 알 수 없는 옵션" >&2
+      exit 2
+      ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+
+# run CMD...: run it, or only print it (shell-quoted) in --dry-run mode.
+run() {
+  if [ "$DRY_RUN" = 1 ]; then
+    local quoted
+    quoted=$(printf '%q ' "$@")
+    printf '[dry-run] %s\n' "${quoted% }"
+  else
+    "$@"
+  fi
+}
+
+# The A40 defaults from models.toml, unless the variable is set (even to '') or in .env.
+default_model() {
+  local var=$1 file=$2
+  if [ -z "${!var+x}" ] && ! grep -qs "^${var}=" "$APP_DIR/.env"; then
+    export "$var=$file"
+  fi
+  say "$var=${!var:-<demo model>}"
+}
+
+if [ "$DRY_RUN" = 0 ]; then
+  mkdir -p "$LOG_DIR" "$ECHO_MODELS_DIR"
+  exec > >(tee -a "$LOG_FILE") 2>&1
+fi
+cd "$APP_DIR"
+say "echo-brain launcher $(date -u +%Y-%m-%dT%H:%M:%SZ): app $APP_DIR, logs $LOG_FILE"
+[ "$DRY_RUN" = 1 ] && say "dry run: nothing is changed / 아무것도 바꾸지 않습니다"
+
+default_model ECHO_EMOTION_MODEL mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf
+default_model ECHO_CREATION_MODEL deepseek-coder-6.7b-instruct.Q4_K_M.gguf
+default_model ECHO_SELF_MODEL Meta-Llama-3-8B-Instruct-Q4_K_M.gguf
+say "models dir / 모델 폴더: $ECHO_MODELS_DIR"
+
+say "1. virtual environment / 가상환경: $VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  run "$PYTHON" -m venv "$VENV"
+else
+  say "   present, kept / 이미 있음"
+fi
+PY=$VENV/bin/python
+BRAIN=$VENV/bin/echo-brain
+
+say "2. dependencies from uv.lock / 의존성 (uv.lock)"
+# the stamp covers the lock and the app folder (the project is installed editable from it)
+LOCK_SUM=$({ cat "$APP_DIR/uv.lock"; echo "$APP_DIR"; } | sha256sum | cut -d' ' -f1)
+STAMP=$VENV/.echo-brain-lock.sha256
+if [ "$DRY_RUN" = 1 ] || [ "$(cat "$STAMP" 2>/dev/null || true)" != "$LOCK_SUM" ]; then
+  run "$PY" -m pip install --quiet --upgrade pip "uv==$UV_VERSION"
+  run "$VENV/bin/uv" export --frozen --no-dev --no-hashes --no-emit-project \
+    --no-emit-package llama-cpp-python -o "$VENV/requirements.lock.txt"
+  run "$VENV/bin/uv" pip install --python "$PY" -r "$VENV/requirements.lock.txt"
+  run "$VENV/bin/uv" pip install --python "$PY" --no-deps -e "$APP_DIR"
+  if [ "$DRY_RUN" = 0 ]; then echo "$LOCK_SUM" >"$STAMP"; fi
+else
+  say "   up to date with uv.lock, skipped / 최신 상태"
+fi
+
+say "3. llama-cpp-python with CUDA / CUDA 빌드"
+LLAMA_VERSION=$(sed -n 's/.*"llama-cpp-python==\([^"]*\)".*/\1/p' "$APP_DIR/pyproject.toml")
+LLAMA_SPEC="llama-cpp-python==${LLAMA_VERSION:?cannot read the llama-cpp-python pin}"
+GPU_PROBE='import llama_cpp, sys; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 1)'
+if [ -d /usr/local/cuda/bin ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+if [ "$DRY_RUN" = 1 ]; then
+  say "   when nvidia-smi finds a GPU and this probe fails: $PY -c '$GPU_PROBE'"
+  run env CMAKE_ARGS="$CUDA_CMAKE_ARGS" FORCE_CMAKE=1 "$PY" -m pip install --no-cache-dir \
+    --force-reinstall --no-deps "$LLAMA_SPEC"
+  say "   without a GPU and without llama_cpp: the CPU build"
+  run "$PY" -m pip install --no-deps "$LLAMA_SPEC"
+elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  if "$PY" -c "$GPU_PROBE" 2>/dev/null; then
+    say "   already built with GPU offload, skipped / 이미 GPU 빌드"
+  else
+    say "   building with CUDA (10-20 min) / CUDA로 빌드 중 (10-20분)"
+    run env CMAKE_ARGS="$CUDA_CMAKE_ARGS" FORCE_CMAKE=1 "$PY" -m pip install --no-cache-dir \
+      --force-reinstall --no-deps "$LLAMA_SPEC"
+  fi
+elif ! "$PY" -c 'import llama_cpp' 2>/dev/null; then
+  say "   no GPU found: CPU build / GPU 없음: CPU 빌드"
+  run "$PY" -m pip install --no-deps "$LLAMA_SPEC"
+else
+  say "   no GPU found, CPU build present / GPU 없음, CPU 빌드 있음"
+fi
+
+say "4. models / 모델"
+if [ "$DRY_RUN" = 1 ] || ! "$BRAIN" fetch-models --check >/dev/null 2>&1; then
+  run "$BRAIN" fetch-models || say "WARNING: fetch-models failed, see above / 모델 받기 실패"
+else
+  say "   all present, skipped / 모두 있음"
+fi
+
+say "5. scan / 진단"
+run "$BRAIN" scan || say "WARNING: scan found a blocking problem; /ready will say which / 문제 발견"
+
+say "6. serve on $HOST:$PORT (health: http://127.0.0.1:$PORT/health) / 서버 시작"
+if [ "$DRY_RUN" = 1 ]; then
+  run "$BRAIN" serve --host "$HOST" --port "$PORT"
+  exit 0
+fi
+exec "$BRAIN" serve --host "$HOST" --port "$PORT"
