@@ -11,6 +11,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,11 +23,15 @@ from llm.personas import PERSONAS
 PROMPT = "Tell me a short story about the sea."
 
 
-def sequential(max_tokens: int, n_ctx: int) -> tuple[float, int]:
-    """The three calls one after another through llama-cpp-python; (seconds, tokens)."""
+def load_models(n_ctx: int) -> dict[str, Any]:
+    """Three `Llama` objects of the demo model, one per circuit, as the server has."""
     from llama_cpp import Llama
 
-    models = {n: Llama(str(DEMO_MODEL), n_ctx=n_ctx, verbose=False) for n in CIRCUIT_NAMES}
+    return {n: Llama(str(DEMO_MODEL), n_ctx=n_ctx, verbose=False) for n in CIRCUIT_NAMES}
+
+
+def sequential(models: dict[str, Any], max_tokens: int, n_ctx: int) -> tuple[float, int]:
+    """The three calls one after another through llama-cpp-python; (seconds, tokens)."""
     started, tokens = time.perf_counter(), 0
     for name, llama in models.items():
         messages = build_messages(PERSONAS[name], PROMPT, n_ctx=n_ctx, max_tokens=max_tokens)
@@ -34,10 +39,7 @@ def sequential(max_tokens: int, n_ctx: int) -> tuple[float, int]:
             messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
         ):
             tokens += bool(chunk["choices"][0]["delta"].get("content"))
-    elapsed = time.perf_counter() - started
-    for llama in models.values():
-        llama.close()
-    return elapsed, tokens
+    return time.perf_counter() - started, tokens
 
 
 def through_server(url: str) -> tuple[float, int]:
@@ -61,13 +63,18 @@ def main() -> None:
         "ECHO_TEMPERATURE": "0",
         "ECHO_MAX_TOKENS": str(args.max_tokens),
         "ECHO_N_CTX": str(n_ctx),
+        "ECHO_CONTEXT_LINES": "0",  # the same three prompts on both paths
     }
     par, seq = [], []
+    models = load_models(n_ctx)
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp), **env) as url:
-        through_server(url)  # warm-up: page in the model, first-call costs
+        through_server(url)  # warm-up on both paths: first-call costs are not what we measure
+        sequential(models, args.max_tokens, n_ctx)
         for _ in range(args.rounds):
             par.append(through_server(url))
-            seq.append(sequential(args.max_tokens, n_ctx))
+            seq.append(sequential(models, args.max_tokens, n_ctx))
+    for llama in models.values():
+        llama.close()
     p = statistics.median(t for t, _ in par)
     s = statistics.median(t for t, _ in seq)
     ratio = p / s
@@ -82,7 +89,8 @@ Command: `.venv/bin/python -m benchmarks.bench_fanout --rounds {args.rounds} \
 --max-tokens {args.max_tokens}`
 Machine: {machine()}
 Model: SmolLM2-135M-Instruct Q4_1 in all three circuits, greedy (temperature 0), n_ctx {n_ctx},
-llama.cpp default threads. Median of {args.rounds} rounds, measured in the same run.
+llama.cpp default threads, both paths warmed up by one untimed call, `ECHO_CONTEXT_LINES=0` so the server sends the same three prompts as the
+sequential path. Median of {args.rounds} rounds, measured in the same run.
 
 | path | seconds | tokens |
 |---|---|---|

@@ -7,7 +7,6 @@ from typing import Protocol
 
 from core.identity import Manifest
 
-MAX_MEMORY_LINES = 6
 MAX_LINE_CHARS = 300
 MAX_MANIFEST_CHARS = 1200
 
@@ -56,7 +55,7 @@ def build_messages(
     if declared and estimate_tokens(declared) < budget // 2:
         blocks.append("Declarations / 선언:\n" + declared)
         budget -= estimate_tokens(declared)
-    remembered = [f"- ({hit.day}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory[:MAX_MEMORY_LINES]]
+    remembered = [f"- ({hit.day}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory]
     remembered = _bounded(remembered, budget)
     if remembered:
         blocks.append("Memory, past conversations / 기억:\n" + "\n".join(remembered))

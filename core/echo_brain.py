@@ -206,10 +206,12 @@ class EchoBrain:
         return Generation(messages, tokens, temp, json_schema)
 
     async def _remember(self, prompt: str) -> Sequence[MemoryLine]:
-        if self.context is None:
+        if self.context is None or self.settings.context_lines == 0:
             return ()
         try:
-            return await asyncio.to_thread(self.context.context_for, prompt, 6)
+            return await asyncio.to_thread(
+                self.context.context_for, prompt, self.settings.context_lines
+            )
         except Exception as exc:  # memory must never stop an answer
             log.warning("memory context unavailable: %s", exc)
             return ()

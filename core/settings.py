@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     merge: Literal["concat", "synthesize"] = Field(
         "concat", description="How the three replies become one."
     )
+    context_lines: int = Field(
+        6, ge=0, le=50, description="Remembered lines added to each circuit's prompt (0 = none)."
+    )
     memory_dir: Path = Field(Path("./memory"), description="The archive.")
     memory_backup_dir: Path = Field(Path("./memory_backup"), description="Mirror of every append.")
     manifest_dir: Path = Field(Path("./manifest"), description="Declaration files.")

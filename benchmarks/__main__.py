@@ -1,0 +1,13 @@
+"""Run every benchmark and record the figures in BENCHMARKS.md: `python -m benchmarks`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ("benchmarks.bench_fanout", "benchmarks.bench_throughput", "benchmarks.bench_replay")
+
+if __name__ == "__main__":
+    for module in BENCHMARKS:
+        print(f"== {module}", flush=True)
+        subprocess.run([sys.executable, "-m", module], check=True)
