@@ -96,10 +96,10 @@ Command: `.venv/bin/python -m benchmarks.bench_throughput --rounds {args.rounds}
 Machine: {machine()}
 Model: SmolLM2-135M-Instruct Q4_1 (the `self` circuit; the other two circuits on the `echo`
 backend so they take no CPU), greedy, n_ctx {n_ctx}, up to {args.max_tokens} tokens a request,
-streamed (SSE through the server, `stream=True` straight); tokens/s from the first token to the
-last; `ECHO_CONTEXT_LINES=0` so both paths get the identical prompt (remembered lines make a
-longer prompt, which slows a 135M model's decoding by itself: 70 → 51 tok/s at +1200 chars); median of
-{args.rounds} rounds after one warm-up, same run.
+streamed (SSE through the server, `stream=True` straight); tokens/s from the first token to
+the last; `ECHO_CONTEXT_LINES=0` so both paths get the identical prompt (remembered lines make
+a longer prompt, which slows a 135M model's decoding by itself: 70 → 51 tok/s at +1200
+chars); median of {args.rounds} rounds after one warm-up, same run.
 
 | path | tokens/s |
 |---|---|
