@@ -1,11 +1,11 @@
 """Benchmark the boot replay against a naive reference, in the same run.
 
-    python benchmarks/bench_replay.py [--root /tmp/echo_bench/memory] [--repeat 3]
+    .venv/bin/python -m benchmarks.bench_replay [--root /tmp/echo_bench/memory] [--repeat 3]
 
 - naive reference: single-threaded read + NFC clean + one FTS5 trigram insert of every
   line into a fresh database (timed in this process);
 - `echo-brain replay` cold (fresh index) and warm (second run, unchanged archive), each
-  the whole process (`python -m core.cli replay ...`), start-up included.
+  the whole process (`.venv/bin/echo-brain replay ...`), start-up included.
 Writes the "## Memory replay" section of BENCHMARKS.md (other sections are kept).
 """
 
@@ -96,12 +96,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path("/tmp/echo_bench/memory"))
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--module", default="core.cli", help="module run with -m (its `replay`)")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     args = parser.parse_args()
     root = args.root.resolve()
     raw_lines = generate(root)
-    command = [sys.executable, "-m", args.module, "replay", "--memory-dir", str(root),
+    script = Path(sys.executable).with_name("echo-brain")  # the console script a user runs
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "core.cli"]
+    command = [*launcher, "replay", "--memory-dir", str(root),
                "--manifest-dir", str(REPO / "manifest"), "--json"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
@@ -115,14 +116,14 @@ def main() -> None:
             cold.append(run_replay(command, env))
             warm.append(run_replay(command, env))
     n, c, w = (statistics.median(x) for x in (naive, cold, warm))
-    shown = " ".join(command).replace(str(REPO) + "/", "").replace(sys.executable, "python")
+    shown = " ".join(command).replace(str(REPO) + "/", "").replace(str(root), "<archive>")
     text = (
         f"{SECTION}\n\n"
         f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}.\n"
         f"Archive: `python benchmarks/gen_archive.py` ({raw_lines} raw lines, ~760 parts, "
         f"dirty). Naive reference absorbs {naive_lines} lines.\n"
-        f"Command: `python benchmarks/bench_replay.py` (median of {args.repeat}); "
+        f"Command: `.venv/bin/python -m benchmarks.bench_replay` (median of {args.repeat}); "
         f"replay = `{shown}`, whole process.\n\n"
         "| run | seconds | ratio to naive | target |\n|---|---|---|---|\n"
         f"| naive reference (read + NFC + FTS5 trigram insert) | {n:.2f} | 1.00 | |\n"

@@ -1,0 +1,314 @@
+"""The memory search index: SQLite FTS5 with the trigram tokenizer, built incrementally.
+
+One database inside the memory root (`memory/.echo_index.sqlite3`, WAL mode):
+- `parts`: one row per part file (size, mtime_ns, line count, stats) so an unchanged
+  part is not read again, and its clean lines stored once, as one text (`body`, lines
+  joined by newlines) with their raw line numbers and speakers beside it;
+- `lines_fts`: a contentless trigram FTS5 table with detail=none (which lines hold
+  which trigrams, rowid = part id << 24 | raw line number; at most INDEX_CHARS
+  characters of a line are indexed);
+- `turns`: the Idempotency-Keys of appended turns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from core import memory_search as ms
+from core.archive_read import PartRead
+from core.memory_rows import PartRow, SearchHit, decode_lines, encode_lines, fts_text
+
+log = logging.getLogger(__name__)
+
+DB_NAME = ".echo_index.sqlite3"
+LINE_BITS = 24
+SCHEMA_VERSION = 2
+CANDIDATES = 2000
+PART_COLUMNS = "id, path, day, part, size, mtime_ns, lines, headers, stats"
+FtsSink = Callable[[list[tuple[int, str]]], None]
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS parts(
+    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, day TEXT NOT NULL, part INTEGER NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, lines INTEGER NOT NULL,
+    headers INTEGER NOT NULL, stats TEXT NOT NULL,
+    body TEXT NOT NULL, numbers BLOB NOT NULL, speakers TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(
+    text, tokenize='trigram', content='', detail=none, columnsize=0);
+CREATE TABLE IF NOT EXISTS turns(
+    key TEXT PRIMARY KEY, path TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+    digest TEXT NOT NULL, done INTEGER NOT NULL);
+"""
+
+
+class MemoryIndex:
+    """Search over the archive; safe to share between threads and processes."""
+
+    def __init__(self, memory_dir: Path) -> None:
+        self.memory_dir = Path(memory_dir)
+        self.db_path = self.memory_dir / DB_NAME
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.memory_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.db_path, timeout=120, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout=120000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.executescript(  # an older layout is a cache: drop it, the replay refills
+                    "BEGIN IMMEDIATE; DROP TABLE IF EXISTS lines; DROP TABLE IF EXISTS parts;"
+                    f"DROP TABLE IF EXISTS lines_fts;{SCHEMA}"
+                    f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                )
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def transaction(self, bulk: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE); `bulk` relaxes syncing for a rebuild."""
+        with self._lock:
+            conn = self._db()
+            if bulk:
+                conn.execute("PRAGMA synchronous=OFF")
+                conn.execute("PRAGMA cache_size=-131072")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                with _transaction(conn):
+                    yield conn
+            finally:
+                if bulk:
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("PRAGMA cache_size=-2000")
+
+    def known_parts(self) -> dict[str, PartRow]:
+        """Every part the index holds, by path relative to the memory root."""
+        with self._lock:
+            rows = self._db().execute(f"SELECT {PART_COLUMNS} FROM parts").fetchall()
+        return {row[1]: PartRow(*row) for row in rows}
+
+    def write_parts(
+        self, conn: sqlite3.Connection, reads: Iterable[PartRead], fts_sink: FtsSink | None = None
+    ) -> int:
+        """(Re)index parts inside an open transaction; returns the lines written.
+
+        With `fts_sink` the FTS rows go there (a cold build) instead of into `lines_fts`.
+        """
+        written = 0
+        for read in reads:
+            written += self._write_part(conn, read, fts_sink)
+        return written
+
+    def _write_part(
+        self, conn: sqlite3.Connection, read: PartRead, fts_sink: FtsSink | None
+    ) -> int:
+        row = conn.execute("SELECT id FROM parts WHERE path=?", (read.rel,)).fetchone()
+        stats = json.dumps({"terms": read.terms, "speakers": read.speakers}, ensure_ascii=False)
+        body, numbers, speakers = encode_lines(read.rows)
+        values = (read.day, read.part, read.size, read.mtime_ns, len(read.rows), read.headers,
+                  stats, body, numbers, speakers)
+        if row is None:
+            part_id = conn.execute(
+                "INSERT INTO parts(day, part, size, mtime_ns, lines, headers, stats, body, "
+                "numbers, speakers, path) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, read.rel),
+            ).lastrowid
+        else:
+            part_id = row[0]
+            self._delete_lines(conn, part_id)
+            conn.execute(
+                "UPDATE parts SET day=?, part=?, size=?, mtime_ns=?, lines=?, headers=?, stats=?, "
+                "body=?, numbers=?, speakers=? WHERE id=?",
+                (*values, part_id),
+            )
+        assert part_id is not None
+        base = part_id << LINE_BITS
+        fts_rows = [(base + number, fts_text(text)) for number, _, text in read.rows]
+        if fts_sink is not None:
+            fts_sink(fts_rows)
+        else:
+            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", fts_rows)
+        return len(fts_rows)
+
+    def _delete_lines(self, conn: sqlite3.Connection, part_id: int) -> None:
+        row = conn.execute(
+            "SELECT body, numbers, speakers FROM parts WHERE id=?", (part_id,)
+        ).fetchone()
+        if row is None:
+            return
+        base = part_id << LINE_BITS
+        conn.executemany(
+            "INSERT INTO lines_fts(lines_fts, rowid, text) VALUES ('delete',?,?)",
+            [(base + number, fts_text(text)) for number, _, text in decode_lines(*row)],
+        )
+
+    def drop_parts(self, conn: sqlite3.Connection, paths: Iterable[str]) -> None:
+        """Forget parts that are gone from the archive (inside an open transaction)."""
+        for path in paths:
+            row = conn.execute("SELECT id FROM parts WHERE path=?", (path,)).fetchone()
+            if row is not None:
+                self._delete_lines(conn, row[0])
+                conn.execute("DELETE FROM parts WHERE id=?", (row[0],))
+
+    def get_turn(self, key: str) -> tuple[str, int, int, str, int] | None:
+        """(path, offset, length, digest, done) recorded for an idempotency key, if any."""
+        with self._lock:
+            row = self._db().execute(
+                "SELECT path, offset, length, digest, done FROM turns WHERE key=?", (key,)
+            ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+
+    def put_turn(
+        self, conn: sqlite3.Connection, key: str, path: str, offset: int, length: int,
+        digest: str, done: bool,
+    ) -> None:
+        """Record (or update) an idempotency key inside an open transaction."""
+        conn.execute(
+            "INSERT OR REPLACE INTO turns(key, path, offset, length, digest, done) "
+            "VALUES (?,?,?,?,?,?)",
+            (key, path, offset, length, digest, int(done)),
+        )
+
+    def search(self, query: str, k: int = 10) -> list[SearchHit]:
+        """Lines holding the phrase (case-insensitive, inside words too), best first."""
+        phrase = ms.normalize_query(query)
+        k = max(0, min(int(k), 1000))
+        if not phrase or k == 0:
+            return []
+        try:
+            match = ms.phrase_match(phrase)
+            if match is None:
+                rows = self._like([phrase], k * 20)
+            else:
+                rows = self._candidates(match)
+            return self._hits(ms.rank_phrase(rows, phrase, k))
+        except sqlite3.Error as exc:
+            log.warning("memory search failed: %s", exc)
+            return []
+
+    def context_for(self, prompt: str, k: int = 8) -> list[SearchHit]:
+        """The lines that best match a free-form prompt (terms OR-ed, BM25-ranked)."""
+        try:
+            terms = ms.prompt_terms(prompt)
+            k = max(0, min(int(k), 100))
+            if not terms or k == 0:
+                return []
+            match = ms.any_match(terms)
+            rows = self._candidates(match) if match else self._like(terms, 500)
+            return self._hits(ms.rank_terms(rows, terms, max(self.line_count(), 1), k))
+        except (sqlite3.Error, ValueError) as exc:
+            log.warning("memory context lookup failed: %s", exc)
+            return []
+
+    def _candidates(self, match: str) -> list[tuple[int, str | None, str]]:
+        with self._lock:
+            found = self._db().execute(
+                "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                (match, CANDIDATES),
+            ).fetchall()
+        return self._lines([r[0] for r in found])
+
+    def _like(self, needles: list[str], limit: int) -> list[tuple[int, str | None, str]]:
+        where = " OR ".join("body LIKE ? ESCAPE '\\'" for _ in needles)
+        with self._lock:
+            parts = self._db().execute(
+                f"SELECT id, body, numbers, speakers FROM parts WHERE {where} "
+                "ORDER BY id DESC LIMIT ?",
+                (*(ms.like_pattern(n) for n in needles), limit),
+            ).fetchall()
+        folded = [n.casefold() for n in needles]
+        rows = []
+        for part_id, *stored in parts:
+            base = part_id << LINE_BITS
+            for number, speaker, text in reversed(decode_lines(*stored)):
+                if any(n in text.casefold() for n in folded):
+                    rows.append((base + number, speaker, text))
+        return rows[:limit]
+
+    def _lines(self, rowids: list[int]) -> list[tuple[int, str | None, str]]:
+        """(rowid, speaker, text) of some lines, in the order asked."""
+        wanted = {rowid >> LINE_BITS for rowid in rowids}
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        with self._lock:
+            parts = self._db().execute(
+                f"SELECT id, body, numbers, speakers FROM parts WHERE id IN ({marks})",
+                sorted(wanted),
+            ).fetchall()
+        found: dict[int, tuple[int, str | None, str]] = {}
+        for part_id, *stored in parts:
+            base = part_id << LINE_BITS
+            for number, speaker, text in decode_lines(*stored):
+                found[base + number] = (base + number, speaker, text)
+        return [found[rowid] for rowid in rowids if rowid in found]
+
+    def _hits(self, rows: list[tuple[int, str | None, str]]) -> list[SearchHit]:
+        ids = sorted({row[0] >> LINE_BITS for row in rows})
+        if not ids:
+            return []
+        with self._lock:
+            marks = ",".join("?" * len(ids))
+            found = self._db().execute(
+                f"SELECT id, path, day, part FROM parts WHERE id IN ({marks})", ids
+            )
+            parts = {pid: (path, day, part) for pid, path, day, part in found.fetchall()}
+        hits = []
+        prefix = self.memory_dir.name
+        for rowid, speaker, text in rows:
+            path, day, part = parts[rowid >> LINE_BITS]
+            line = rowid & ((1 << LINE_BITS) - 1)
+            hits.append(SearchHit(day, part, line, text, f"{prefix}/{path}", speaker))
+        return hits
+
+    def part_lines(self, path: str) -> list[SearchHit]:
+        """Every indexed line of one part (path relative to the memory root), in order."""
+        with self._lock:
+            row = self._db().execute(
+                "SELECT id, body, numbers, speakers FROM parts WHERE path=?", (path,)
+            ).fetchone()
+        if row is None:
+            return []
+        base = row[0] << LINE_BITS
+        return self._hits([(base + n, s, t) for n, s, t in decode_lines(*row[1:])])
+
+    def line_count(self) -> int:
+        """How many clean lines the index holds."""
+        with self._lock:
+            return int(self._db().execute("SELECT total(lines) FROM parts").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database connection (it reopens on the next use)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __del__(self) -> None:
+        # Python 3.13+ warns about connections left to the garbage collector.
+        if getattr(self, "_conn", None) is not None:
+            with contextlib.suppress(Exception):
+                self.close()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
