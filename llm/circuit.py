@@ -127,6 +127,9 @@ class Circuit:
         self.state = "pending"
         self.error: str | None = None
         self.load_s: float | None = None
+        self._guard = threading.Lock()  # load and close see one consistent state
+        self._closed = False
+        self._current: _Job | None = None
 
     @property
     def ready(self) -> bool:
@@ -145,7 +148,10 @@ class Circuit:
 
     def load(self) -> None:
         """Build and load the backend, then start the worker; never raises."""
-        self.state = "loading"
+        with self._guard:
+            if self._closed:
+                return
+            self.state = "loading"
         started = time.monotonic()
         try:
             backend = self._factory()
@@ -155,11 +161,18 @@ class Circuit:
             self.state = "failed"
             log.warning("circuit %s failed to load: %s", self.name, self.error)
             return
-        self._backend = backend
-        self.load_s = time.monotonic() - started
-        self._worker = threading.Thread(target=self._work, name=f"circuit-{self.name}", daemon=True)
-        self._worker.start()
-        self.state = "ready"
+        with self._guard:
+            if self._closed:  # shut down while loading: nobody will use it
+                backend.close()
+                self.state = "pending"
+                return
+            self._backend = backend
+            self.load_s = time.monotonic() - started
+            self._worker = threading.Thread(
+                target=self._work, name=f"circuit-{self.name}", daemon=True
+            )
+            self._worker.start()
+            self.state = "ready"
         log.info("circuit %s ready (%s) in %.2f s", self.name, backend.describe(), self.load_s)
 
     def start_loading(self) -> threading.Thread:
@@ -190,8 +203,15 @@ class Circuit:
         return doc
 
     def close(self) -> None:
-        """Stop the worker and free the backend."""
-        if self._worker is not None:
+        """Stop the worker (cancelling what runs and waits) and free the backend."""
+        with self._guard:
+            self._closed = True
+            worker, backend = self._worker, self._backend
+            self._worker, self._backend = None, None
+        if worker is not None:
+            current = self._current
+            if current is not None:
+                current.gen.cancel.set()
             while True:
                 try:
                     job = self._jobs.get_nowait()
@@ -200,11 +220,11 @@ class Circuit:
                 if job is not None:
                     job.gen.cancel.set()
             self._jobs.put(None)
-            self._worker.join(timeout=30)
-        if self._backend is not None:
-            self._backend.close()
-            self._backend = None
-        self.state = "pending" if self.state == "ready" else self.state
+            worker.join(timeout=30)
+        if backend is not None:
+            backend.close()
+        if self.state == "ready":
+            self.state = "pending"
 
     def _work(self) -> None:
         while True:
@@ -214,9 +234,12 @@ class Circuit:
             if job.gen.cancel.is_set():
                 continue
             self._busy.set()
+            self._current = job
+            backend = self._backend
             try:
-                assert self._backend is not None
-                for chunk in self._backend.stream(job.gen):
+                if backend is None:
+                    raise RuntimeError("circuit is closed")
+                for chunk in backend.stream(job.gen):
                     job.deliver("delta", chunk)
                     if job.gen.cancel.is_set():
                         break
@@ -225,4 +248,5 @@ class Circuit:
                 log.warning("circuit %s failed a request: %s", self.name, exc)
                 job.deliver("error", str(exc) or type(exc).__name__)
             finally:
+                self._current = None
                 self._busy.clear()

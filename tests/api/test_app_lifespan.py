@@ -1,0 +1,62 @@
+"""The app factory and lifespan: the port answers while the circuits are still loading."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+import api.app
+from api.app import create_app
+from core.settings import CIRCUIT_NAMES, load_settings
+from llm.circuit import Circuit
+from tests.fakes import FakeBackend
+
+
+def test_root_answers_and_ready_is_503_while_models_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def slow_backend() -> FakeBackend:
+        release.wait(30)  # a model that takes long to load
+        return FakeBackend()
+
+    def circuits(_: object) -> dict[str, Circuit]:
+        return {name: Circuit(name, "p", slow_backend) for name in CIRCUIT_NAMES}
+
+    monkeypatch.setattr(api.app, "build_circuits", circuits)
+    with TestClient(create_app(load_settings())) as client:
+        try:
+            assert client.head("/").status_code == 200
+            assert client.get("/").json()["booting"] is True
+            ready = client.get("/ready")
+            assert ready.status_code == 503 and ready.headers["Retry-After"]
+            assert {c["state"] for c in ready.json()["circuits"].values()} == {"loading"}
+            response = client.post("/api/ask", json={"prompt": "hello"})
+            assert response.status_code == 503 and response.headers["Retry-After"]
+            assert response.json()["error"]["code"] == "not_ready"
+            identity = client.post("/api/ask", json={"prompt": "너는 누구야?"})
+            assert identity.status_code == 200 and identity.json()["kind"] == "identity"
+        finally:
+            release.set()
+
+
+def test_importing_the_server_loads_no_model() -> None:
+    import importlib
+    import sys
+
+    sys.modules.pop("api.server", None)
+    module = importlib.import_module("api.server")
+    assert not hasattr(module.app.state, "runtime")  # built only by the lifespan
+
+
+def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import ConfigError
+
+    monkeypatch.setenv("ECHO_N_CTX", "lots")
+    with pytest.raises(ConfigError, match="ECHO_N_CTX"):
+        load_settings()
+    monkeypatch.delenv("ECHO_N_CTX")
+    monkeypatch.setenv("PORT", "99999")
+    with pytest.raises(ConfigError, match="PORT"):
+        load_settings()
