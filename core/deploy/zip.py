@@ -2,7 +2,7 @@
 
 Rules:
 - included: the folders api/ core/ llm/ manifest/ origin/ ui/ memory/ and the files
-  runpod_launcher.sh pyproject.toml uv.lock README.md README_DEPLOY.md .env.example
+  runpod_launcher.sh pyproject.toml uv.lock README.md .env.example
   models.toml Dockerfile (those that exist);
 - memory/: its day folders and part files, unless --no-memory; the folder entry
   `memory/` (and its .gitkeep) always. The search index (*.sqlite3, *.db and their
@@ -31,7 +31,7 @@ from core.errors import ConfigError, EchoBrainError
 
 INCLUDE_DIRS = ("api", "core", "llm", "manifest", "origin", "ui", "memory")
 INCLUDE_FILES = ("runpod_launcher.sh", "pyproject.toml", "uv.lock", "README.md",
-                 "README_DEPLOY.md", ".env.example", "models.toml", "Dockerfile")
+                 ".env.example", "models.toml", "Dockerfile")
 NEVER_DIRS = {".git", "__pycache__", "memory_backup", "tests", ".venv", "venv", "dist", "build",
               "node_modules", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
               ".idea", ".vscode", ".cache", ".tools", ".ipynb_checkpoints"}
