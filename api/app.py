@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import metadata
 
@@ -21,6 +21,7 @@ from core.echo_brain import EchoBrain
 from core.identity import load_manifests
 from core.memory_core import MemoryStore
 from core.memory_index import MemoryIndex
+from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings
 from llm.registry import build_circuits
 
@@ -34,10 +35,26 @@ def _version() -> str:
         return "0.0.0"
 
 
+def _redact_logs(settings: Settings) -> Callable[[], None]:
+    """Hide token values from every log handler (a safety net: nothing should log them)."""
+    redactor = TokenRedactingFilter(settings)
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+    handlers = {h for name in names for h in logging.getLogger(name).handlers}
+    for handler in handlers:
+        handler.addFilter(redactor)
+
+    def remove() -> None:
+        for handler in handlers:
+            handler.removeFilter(redactor)
+
+    return remove
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start loading the circuits and the replay; free the models on the way out."""
     settings: Settings = app.state.settings
+    unredact = _redact_logs(settings)
     circuits = build_circuits(settings)
     for circuit in circuits.values():
         circuit.start_loading()
@@ -59,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await asyncio.gather(*(asyncio.to_thread(c.close) for c in circuits.values()))
         index.close()
+        unredact()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

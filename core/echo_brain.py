@@ -263,6 +263,8 @@ class EchoBrain:
     async def _save(self, prompt: str, reply: str, key: str | None) -> dict[str, Any]:
         if self.memory is None:
             return {"saved": False, "error": "memory is not configured / 기억 저장소가 없습니다"}
+        # A token typed into a prompt (or echoed back) never reaches the archive.
+        prompt, reply = redact(prompt, self.settings), redact(reply, self.settings)
         result = await asyncio.to_thread(self.memory.save_turn, prompt, reply, idempotency_key=key)
         doc: dict[str, Any] = result.as_dict()
         return doc

@@ -36,8 +36,12 @@ def test_200_concurrent_turns_over_two_workers_are_each_saved_once(tmp_path: Pat
         server.wait_ready()
 
         def ask(i: int) -> httpx.Response:
-            return httpx.post(server.url + "/api/ask", json={"prompt": f"turn {i} 바다 이야기"},
-                              headers={"Idempotency-Key": f"k-{i}"}, timeout=120)
+            return httpx.post(
+                server.url + "/api/ask",
+                json={"prompt": f"turn {i} 바다 이야기"},
+                headers={"Idempotency-Key": f"k-{i}"},
+                timeout=120,
+            )
 
         with concurrent.futures.ThreadPoolExecutor(32) as pool:
             responses = list(pool.map(ask, range(200)))

@@ -124,3 +124,26 @@ def test_synthesize_asks_self_for_the_final_answer() -> None:
     aggregation = backends["self"].history[1].messages
     assert "draft of emotion" in aggregation[-1]["content"]
     assert "drafts" in aggregation[0]["content"].lower()
+
+
+def test_a_token_in_the_prompt_never_reaches_memory() -> None:
+    saved: list[tuple[str, str]] = []
+
+    class Store:
+        def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
+            saved.append((prompt, reply))
+
+            class Result:
+                def as_dict(self) -> dict[str, bool]:
+                    return {"saved": True}
+
+            return Result()
+
+    backends = three()
+    settings = load_settings(origin_token="tok-3141592653")
+    brain = brain_with(backends, settings)
+    brain.memory = Store()
+    answer = asyncio.run(brain.ask("my token is tok-3141592653, keep it", caller=ANYONE))
+    assert answer.memory == {"saved": True}
+    assert saved and all("tok-3141592653" not in text for pair in saved for text in pair)
+    assert "***" in saved[0][0]
