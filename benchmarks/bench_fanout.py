@@ -42,6 +42,28 @@ def sequential(models: dict[str, Any], max_tokens: int, n_ctx: int) -> tuple[flo
     return time.perf_counter() - started, tokens
 
 
+def threaded(models: dict[str, Any], max_tokens: int, n_ctx: int) -> tuple[float, int]:
+    """The same three calls in three plain threads, no server: the raw fan-out floor."""
+    import threading
+
+    counts: dict[str, int] = {}
+
+    def one(name: str) -> None:
+        messages = build_messages(PERSONAS[name], PROMPT, n_ctx=n_ctx, max_tokens=max_tokens)
+        stream = models[name].create_chat_completion(
+            messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+        )
+        counts[name] = sum(bool(c["choices"][0]["delta"].get("content")) for c in stream)
+
+    workers = [threading.Thread(target=one, args=(name,)) for name in models]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started, sum(counts.values())
+
+
 def through_server(url: str) -> tuple[float, int]:
     """One /api/ask (three circuits at once); (seconds, tokens)."""
     started = time.perf_counter()
@@ -65,7 +87,7 @@ def main() -> None:
         "ECHO_N_CTX": str(n_ctx),
         "ECHO_CONTEXT_LINES": "0",  # the same three prompts on both paths
     }
-    par, seq = [], []
+    par, seq, raw = [], [], []
     models = load_models(n_ctx)
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp), **env) as url:
         through_server(url)  # warm-up on both paths: first-call costs are not what we measure
@@ -73,13 +95,15 @@ def main() -> None:
         for _ in range(args.rounds):
             par.append(through_server(url))
             seq.append(sequential(models, args.max_tokens, n_ctx))
+            raw.append(threaded(models, args.max_tokens, n_ctx))
     for llama in models.values():
         llama.close()
     p = statistics.median(t for t, _ in par)
     s = statistics.median(t for t, _ in seq)
+    r = statistics.median(t for t, _ in raw)
     ratio = p / s
     print(
-        f"parallel via /api/ask: {p:.2f} s ({par[0][1]} tokens); "
+        f"raw threads: {r:.2f} s; parallel via /api/ask: {p:.2f} s ({par[0][1]} tokens); "
         f"sequential llama-cpp-python: {s:.2f} s ({seq[0][1]} tokens); ratio {ratio:.2f}"
     )
     write_section(
@@ -97,8 +121,16 @@ rounds, measured in the same run.
 |---|---|---|
 | three circuits concurrently through `POST /api/ask` (real server) | {p:.2f} | {par[0][1]} |
 | the same three calls one after another, straight llama-cpp-python | {s:.2f} | {seq[0][1]} |
+| the same three calls in three plain threads, no server (the raw floor) | {r:.2f} | {raw[0][1]} |
 
 **Ratio parallel / sequential = {ratio:.2f}** (goal ≤ 0.5). / 병렬 ÷ 순차 = {ratio:.2f} (목표 ≤ 0.5)
+
+Raw threads / sequential = {r / s:.2f}: on 2 cores the floor is about 0.5, because the
+sequential path already decodes on one thread per call (llama.cpp's default `n_threads` =
+cores / 2), so three at once can at most double the throughput; server / raw threads =
+{p / r:.2f} is what the server itself costs.
+2코어에서는 약 0.5가 하한입니다
+(순차 경로도 호출마다 한 스레드로 디코딩하므로 동시 실행은 최대 두 배).
 """,
     )
 
