@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -11,8 +10,8 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import BrainDep, CallerDep
-from api.errors import status_of
 from api.schemas import AskRequest
+from api.sse import Emit, error_fields, relay
 from core.echo_brain import EchoBrain
 from core.errors import EchoBrainError
 from core.origin import Caller
@@ -44,34 +43,17 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _events(
-    brain: EchoBrain, prompt: str, caller: Caller, key: str | None
-) -> AsyncIterator[str]:
+def _events(brain: EchoBrain, prompt: str, caller: Caller, key: str | None) -> AsyncIterator[str]:
     """`delta` events {circuit, text} as tokens arrive, then one `done` event with the document."""
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
 
-    async def on_delta(circuit: str, text: str) -> None:
-        await queue.put(_sse("delta", {"circuit": circuit, "text": text}))
+    async def produce(emit: Emit) -> None:
+        async def on_delta(circuit: str, text: str) -> None:
+            await emit(_sse("delta", {"circuit": circuit, "text": text}))
 
-    async def run() -> None:
         try:
             answer = await brain.ask(prompt, caller=caller, idempotency_key=key, on_delta=on_delta)
-            await queue.put(_sse("done", answer.as_dict()))
+            await emit(_sse("done", answer.as_dict()))
         except EchoBrainError as exc:
-            error = {
-                "status": status_of(exc),
-                "code": exc.code,
-                "message": exc.message,
-                "message_ko": exc.message_ko,
-            }
-            await queue.put(_sse("error", {"error": error}))
-        finally:
-            await queue.put(None)
+            await emit(_sse("error", {"error": error_fields(exc)}))
 
-    task = asyncio.create_task(run())
-    try:
-        while (item := await queue.get()) is not None:
-            yield item
-    finally:
-        if not task.done():
-            task.cancel()
+    return relay(produce)

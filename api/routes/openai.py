@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -14,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import BrainDep, CallerDep
-from api.errors import status_of
+from api.sse import Emit, error_fields, relay
 from core.echo_brain import Answer, AskOptions, EchoBrain
 from core.errors import BadInput, EchoBrainError, NotFound
 from core.merge import MERGE_ORDER
@@ -182,7 +181,7 @@ class OrderedText:
         return texts
 
 
-async def _stream(
+def _stream(
     brain: EchoBrain,
     prompt: str,
     caller: Caller,
@@ -191,21 +190,21 @@ async def _stream(
     model: str,
     completion_id: str,
 ) -> AsyncIterator[str]:
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
     ordered = OrderedText(options.names)
     live = brain.settings.merge == "concat" or len(options.names) == 1
 
-    async def send(texts: list[str]) -> None:
-        for text in texts:
-            await queue.put(_chunk(completion_id, model, {"content": text}, None))
+    async def produce(emit: Emit) -> None:
+        async def send(texts: list[str]) -> None:
+            for text in texts:
+                await emit(_chunk(completion_id, model, {"content": text}, None))
 
-    async def on_delta(name: str, text: str) -> None:
-        await send(ordered.delta(name, text))
+        async def on_delta(name: str, text: str) -> None:
+            await send(ordered.delta(name, text))
 
-    async def on_done(name: str, _: CircuitResult) -> None:
-        await send(ordered.finish(name))
+        async def on_done(name: str, _: CircuitResult) -> None:
+            await send(ordered.finish(name))
 
-    async def run() -> None:
+        await emit(_chunk(completion_id, model, {"role": "assistant", "content": ""}, None))
         try:
             answer = await brain.ask(
                 prompt,
@@ -217,25 +216,10 @@ async def _stream(
             )
             if not ordered.emitted and answer.reply:
                 await send([answer.reply])
-            await queue.put(_chunk(completion_id, model, {}, "stop"))
+            await emit(_chunk(completion_id, model, {}, "stop"))
         except EchoBrainError as exc:
-            error = {
-                "message": exc.message,
-                "message_ko": exc.message_ko,
-                "code": exc.code,
-                "type": "server_error",
-                "status": status_of(exc),
-            }
-            await queue.put(f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n")
-        finally:
-            await queue.put("data: [DONE]\n\n")
-            await queue.put(None)
+            error = {**error_fields(exc), "type": "server_error"}
+            await emit(f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n")
+        await emit("data: [DONE]\n\n")
 
-    await queue.put(_chunk(completion_id, model, {"role": "assistant", "content": ""}, None))
-    task = asyncio.create_task(run())
-    try:
-        while (item := await queue.get()) is not None:
-            yield item
-    finally:
-        if not task.done():
-            task.cancel()
+    return relay(produce)
