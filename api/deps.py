@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from core.boot_memory_loop import ReplayStatus
 from core.echo_brain import EchoBrain
+from core.memory_index import MemoryIndex
 from core.origin import Caller, authenticate, require_origin
 from core.settings import Settings
 from llm.circuit import Circuit
@@ -20,9 +22,8 @@ class Runtime:
     settings: Settings
     circuits: dict[str, Circuit]
     brain: EchoBrain
-    replay: Any = None  # core.boot_memory_loop.ReplayStatus
-    index: Any = None  # core.memory_index.MemoryIndex
-    extras: dict[str, Any] = field(default_factory=dict)
+    replay: ReplayStatus
+    index: MemoryIndex
 
 
 def get_runtime(request: Request) -> Runtime:

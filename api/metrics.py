@@ -81,7 +81,7 @@ class _StateCollector(Collector):
                 state.add_metric([name, s], 1.0 if circuit.state == s else 0.0)
         yield depth
         yield state
-        replay = runtime.replay.snapshot() if runtime.replay is not None else {}
+        replay = runtime.replay.snapshot()
         yield GaugeMetricFamily(
             "echo_memory_lines", "Lines in the memory index", value=float(replay.get("lines") or 0)
         )

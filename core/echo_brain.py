@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 from core import creator, identity, merge
 from core.context import MemoryLine, build_messages
-from core.errors import BadInput, CircuitBusy, Forbidden, NotReady, PromptTooLong
+from core.errors import BadInput, CircuitBusy, NotReady, PromptTooLong
 from core.identity import Manifest
-from core.origin import Caller, redact
+from core.origin import Caller, creation_forbidden, redact
 from core.settings import CIRCUIT_NAMES, Settings
 from llm.backend import Generation
 from llm.circuit import Circuit, CircuitResult, DeltaHook, Ticket
@@ -113,11 +113,7 @@ class EchoBrain:
     def authorize(self, prompt: str, caller: Caller) -> None:
         """Refuse a creation command from anyone but the origin (before anything runs)."""
         if creator.is_creation_command(prompt) and not caller.is_origin:
-            raise Forbidden(
-                "only the origin may order a creation; send the origin token "
-                "(Authorization: Bearer …)",
-                "창조 명령은 오리진만 내릴 수 있습니다. 오리진 토큰을 보내세요.",
-            )
+            raise creation_forbidden()
 
     async def ask(
         self,

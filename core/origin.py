@@ -92,17 +92,22 @@ def require_origin(authorization: str | None, settings: Settings) -> Caller:
     raise _unauthorized()
 
 
+def creation_forbidden() -> Forbidden:
+    """The refusal a creation command (만들어줘) gets from anyone but the origin."""
+    return Forbidden(
+        "Only the origin may order the creation of a project "
+        "(send the origin token as 'Authorization: Bearer <token>'). Nothing was written.",
+        "프로젝트 생성은 오리진만 명령할 수 있습니다 "
+        "('Authorization: Bearer <토큰>'으로 오리진 토큰을 보내세요). "
+        "아무것도 쓰지 않았습니다.",
+    )
+
+
 def require_origin_command(authorization: str | None, settings: Settings) -> Caller:
     """Origin-only commands on open routes (만들어줘): anyone but the origin gets Forbidden."""
     caller = authenticate(authorization, settings)
     if not caller.is_origin:
-        raise Forbidden(
-            "Only the origin may order the creation of a project "
-            "(send the origin token as 'Authorization: Bearer <token>'). Nothing was written.",
-            "프로젝트 생성은 오리진만 명령할 수 있습니다 "
-            "('Authorization: Bearer <토큰>'으로 오리진 토큰을 보내세요). "
-            "아무것도 쓰지 않았습니다.",
-        )
+        raise creation_forbidden()
     return caller
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import SettingsDep
+from api.deps import Runtime, SettingsDep
 
 router = APIRouter(tags=["health"])
 
@@ -48,15 +48,13 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(doc, status_code=200 if doc["ready"] else 503, headers=headers)
 
 
-def readiness(runtime: Any) -> dict[str, Any]:
+def readiness(runtime: Runtime) -> dict[str, Any]:
     """The readiness document: replay state and each circuit's state."""
-    replay = (
-        runtime.replay.snapshot() if runtime.replay is not None else {"state": "done", "lines": 0}
-    )
+    replay = runtime.replay.snapshot()
     circuits = {name: c.snapshot() for name, c in runtime.circuits.items()}
     ok = replay["state"] == "done" and all(c["state"] == "ready" for c in circuits.values())
     return {"ready": ok, "replay": replay, "circuits": circuits}
 
 
-def _is_ready(runtime: Any) -> bool:
+def _is_ready(runtime: Runtime) -> bool:
     return bool(readiness(runtime)["ready"])
