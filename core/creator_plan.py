@@ -16,6 +16,7 @@ from typing import Any
 from core.errors import BadInput
 
 # Kept flat and small so a 135M model can follow it as a llama.cpp response_format schema.
+PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}){0,3}$"
 PLAN_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -23,9 +24,16 @@ PLAN_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "files": {
             "type": "array",
+            "minItems": 1,
+            "maxItems": 10,
             "items": {
                 "type": "object",
-                "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+                "properties": {
+                    # the pattern steers the model's grammar toward short relative paths;
+                    # check_path() still validates every path on its own
+                    "path": {"type": "string", "pattern": PATH_PATTERN},
+                    "content": {"type": "string"},
+                },
                 "required": ["path", "content"],
             },
         },
@@ -93,7 +101,8 @@ def _load(raw: str | dict[str, Any]) -> dict[str, Any]:
     if not text.startswith("{") and "{" in text and "}" in text:
         text = text[text.index("{") : text.rindex("}") + 1]
     try:
-        data = json.loads(text)
+        # strict=False: small models put raw newlines inside JSON strings
+        data = json.loads(text, strict=False)
     except (ValueError, RecursionError):
         raise _reject("the plan is not valid JSON", "설계가 올바른 JSON이 아닙니다") from None
     if not isinstance(data, dict):
@@ -201,6 +210,8 @@ def _check_files(entries: object) -> tuple[list[PlannedFile], str | None]:
         if key == README.casefold():
             readme = content if readme is None else readme + "\n\n" + content
             continue
+        if PlannedFile(path, content) in files:
+            continue  # small models repeat an entry word for word: keep one copy
         _check_collision(key, path, keys, folders)
         files.append(PlannedFile(path, content))
     return files, readme

@@ -411,3 +411,21 @@ def test_tokens_are_never_written(tmp_path: Path) -> None:
         if path.is_file():
             assert secret not in path.read_text(), path
     assert secret not in result.reply
+
+
+def test_small_model_quirks_are_salvaged_not_trusted() -> None:
+    import re
+
+    from core.creator_plan import PATH_PATTERN
+
+    repeated = {"description": "d", "files": [{"path": "main.py", "content": "x = 1\n"}] * 3}
+    assert [f.path for f in validate_plan(repeated)] == ["main.py"]
+    raw_newline = '{"description": "d", "files": [{"path": "app.py", "content": "a\nb"}]}'
+    assert validate_plan(raw_newline)[0].content == "a\nb"
+    different = {"description": "d", "files": [{"path": "a.py", "content": "1"},
+                                                {"path": "a.py", "content": "2"}]}
+    with pytest.raises(BadInput):
+        validate_plan(different)
+    assert re.match(PATH_PATTERN, "src/app/main.py")
+    for hostile in ("/etc/x", "../x", "..\\x", "%2e%2e%2f", "a/../b", ".git/config"):
+        assert not re.match(PATH_PATTERN, hostile), hostile
