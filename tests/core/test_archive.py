@@ -20,7 +20,8 @@ from core.archive import (
 )
 from core.settings import Settings
 
-SEED = Path("/work/shared/seeds/003_2e23d4197dcd224a.txt")
+# the origin's own sample, beside the repo in ../shared (not shipped with the repo)
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "003_2e23d4197dcd224a.txt"
 
 
 @pytest.mark.parametrize(

@@ -118,5 +118,5 @@ def demo_model() -> Path:
 
     path = Path(os.environ["ECHO_MODELS_DIR"]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if not path.is_file():
-        pytest.skip(f"demo model not extracted at {path} (run scripts/setup.sh)")
+        pytest.fail(f"demo model not extracted at {path} (run scripts/setup.sh)")
     return path

