@@ -227,6 +227,8 @@ class EchoBrain:
             final = await self_circuit.open(gen).result()
         except CircuitBusy:
             return merge.concat(results)
+        if self.observer is not None:  # the synthesis is a fourth call: metrics count it
+            self.observer(self_circuit.name, final)
         return final.text if final.status == "ok" and final.text else merge.concat(results)
 
     async def _create(self, prompt: str, caller: Caller) -> Answer:

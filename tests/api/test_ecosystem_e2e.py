@@ -132,3 +132,14 @@ def test_a_remote_circuit_answers_through_another_server(tmp_path: Path) -> None
             assert doc["circuits"]["self"]["status"] == "error"
             assert doc["circuits"]["emotion"]["status"] == "ok"
             assert doc["circuits"]["creation"]["status"] == "ok"
+
+
+def test_synthesize_merge_has_the_self_circuit_write_the_answer(tmp_path: Path) -> None:
+    with run_server(tmp_path, ECHO_MERGE="synthesize", ECHO_MAX_TOKENS="32") as srv:
+        srv.wait_ready()
+        doc = httpx.post(srv.url + "/api/ask", json={"prompt": STORY}, timeout=120).json()
+        texts = [c["text"] for c in doc["circuits"].values()]
+        assert all(c["status"] == "ok" for c in doc["circuits"].values())
+        concat = "\n\n".join(doc["circuits"][n]["text"] for n in ("self", "emotion", "creation"))
+        assert doc["reply"] and doc["reply"] != concat
+        assert doc["reply"] not in texts  # a fourth generation, not one of the drafts
