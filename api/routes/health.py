@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Runtime, SettingsDep
+from api.deps import Runtime
 
 router = APIRouter(tags=["health"])
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
-async def root(request: Request, settings: SettingsDep) -> dict[str, Any]:
+async def root(request: Request) -> dict[str, Any]:
     """Answers at once, also while booting (RunPod's port probe)."""
     runtime = getattr(request.app.state, "runtime", None)
     return {
