@@ -101,7 +101,7 @@ def main() -> None:
     root = args.root.resolve()
     raw_lines = generate(root)
     script = Path(sys.executable).with_name("echo-brain")  # the console script a user runs
-    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "core.cli"]
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
     command = [*launcher, "replay", "--memory-dir", str(root),
                "--manifest-dir", str(REPO / "manifest"), "--json"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(

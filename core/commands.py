@@ -108,4 +108,8 @@ def build_app(argv: list[str]) -> typer.Typer:
         from core.deploy import commands as deploy_commands
 
         deploy_commands.register(app)
+        from cli import dashboard, train
+
+        train.register(app)
+        dashboard.register(app)
     return app

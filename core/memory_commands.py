@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 def fast_replay(argv: list[str]) -> int | None:
     """Run `replay [--memory-dir D] [--manifest-dir M] [--json]` without typer; None = not ours.
 
-    typer (which imports pydantic) costs more than a warm replay: core/cli.py's main()
+    typer (which imports pydantic) costs more than a warm replay: cli/__init__.py's main()
     calls this first for `replay`, and falls back to typer for --help or anything else.
     """
     options: dict[str, str] = {}

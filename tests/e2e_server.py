@@ -76,14 +76,14 @@ def server_env(cwd: Path, **env: str) -> dict[str, str]:
 def run_server(
     cwd: Path, *, workers: int = 1, start_timeout: float = 30.0, **env: str
 ) -> Iterator[Server]:
-    """Run `python -m core.cli serve` in `cwd` until HEAD / answers; stop it afterwards."""
+    """Run `python -m cli serve` in `cwd` until HEAD / answers; stop it afterwards."""
     cwd.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = cwd / f"server-{port}.log"
     cmd = [
         sys.executable,
         "-m",
-        "core.cli",
+        "cli",
         "serve",
         "--host",
         "127.0.0.1",

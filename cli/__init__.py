@@ -22,6 +22,3 @@ def main() -> None:
 
     build_app(sys.argv)()
 
-
-if __name__ == "__main__":
-    main()

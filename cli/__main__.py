@@ -1,0 +1,5 @@
+"""`python -m cli` = `echo-brain`."""
+
+from cli import main
+
+main()
