@@ -28,12 +28,13 @@ class AskEvent:
 
 def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
     """(event, data) pairs from server-sent-event lines (comments and ids ignored)."""
-    event, data = "message", []  # type: tuple[str, list[str]]
+    event = "message"
+    data: list[str] = []
     for line in lines:
         if not line:
             if data:
                 yield event, "\n".join(data)
-            event, data = "message", []  # type: tuple[str, list[str]]
+            event, data = "message", []
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):

@@ -92,7 +92,8 @@ class ServerPoller(Poller):
     def stop(self) -> None:
         """Stop polling and close the connection pool."""
         super().stop()
-        self.join(timeout=10)
+        if self.ident is not None:
+            self.join(timeout=10)
         self.client.close()
 
 

@@ -101,8 +101,9 @@ class TrainingChild:
 
     def _pump(self, on_line: Callable[[str], None]) -> None:
         assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        with self.proc.stdout:
+            for raw in self.proc.stdout:
+                on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
 
     @property
     def running(self) -> bool:
