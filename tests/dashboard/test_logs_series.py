@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dashboard.logs import LogBuffer, classify, level_of
@@ -79,9 +81,21 @@ def test_run_data_columns_with_validation_only_on_some_steps() -> None:
 
 
 def test_eta_text_and_the_train_command() -> None:
-    assert [format_eta(s) for s in (None, -1, 12, 245, 3720)] == ["—", "—", "12s", "4m 05s", "1h 02m"]
-    cmd = train_command(__import__("pathlib").Path("models/origin"), 2.5, "small", ["--steps", "5"])
-    assert cmd[1:] == ["-m", "cli", "train", "--out", "models/origin", "--minutes", "2.5",
-                       "--size", "small", "--steps", "5"]
+    etas = [format_eta(s) for s in (None, -1, 12, 245, 3720)]
+    assert etas == ["—", "—", "12s", "4m 05s", "1h 02m"]
+    cmd = train_command(Path("models/origin"), 2.5, "small", ["--steps", "5"])
+    assert cmd[1:] == [
+        "-m",
+        "cli",
+        "train",
+        "--out",
+        "models/origin",
+        "--minutes",
+        "2.5",
+        "--size",
+        "small",
+        "--steps",
+        "5",
+    ]
     with pytest.raises(ValueError):
-        train_command(__import__("pathlib").Path("x"), 1, "huge")
+        train_command(Path("x"), 1, "huge")

@@ -44,8 +44,12 @@ def test_poller_sees_every_circuit_ready_and_the_ask_route_rate(server: Server) 
         ("self", "emotion", "creation"), "ready"
     )
     for _ in range(3):
-        httpx.post(server.url + "/api/ask", json={"prompt": "hello there"},
-                   headers={"Authorization": f"Bearer {SECRET}"}, timeout=30).raise_for_status()
+        httpx.post(
+            server.url + "/api/ask",
+            json={"prompt": "hello there"},
+            headers={"Authorization": f"Bearer {SECRET}"},
+            timeout=30,
+        ).raise_for_status()
     view = poller.fetch()
     routes = {r.route: r for r in view.routes}
     assert routes["/api/ask"].rps > 0 and routes["/api/ask"].p50 is not None
@@ -119,5 +123,6 @@ def test_file_poller_posts_records_malformed_counts_and_log_lines(tmp_path: Path
     assert got["run"]["malformed"] == 1
     assert got["summary"] == {"params": 1500000}
     assert [(line.level, line.text) for line in got["log"]] == [
-        ("INFO", "old line"), ("ERROR", "ERROR: circuit failed")
+        ("INFO", "old line"),
+        ("ERROR", "ERROR: circuit failed"),
     ]

@@ -50,8 +50,8 @@ def test_latency_quantiles_come_from_the_new_observations_only() -> None:
 
 def test_a_counter_reset_counts_from_zero_not_negative() -> None:
     window = Window(60)
-    window.add(parse_scrape("# TYPE x counter\nx_total{circuit=\"self\"} 500\n", 0))
-    window.add(parse_scrape("# TYPE x counter\nx_total{circuit=\"self\"} 20\n", 10))
+    window.add(parse_scrape('# TYPE x counter\nx_total{circuit="self"} 500\n', 0))
+    window.add(parse_scrape('# TYPE x counter\nx_total{circuit="self"} 20\n', 10))
     assert window.rate("x_total", "circuit") == {"self": 2.0}
 
 
