@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tkinter as tk
@@ -54,6 +55,7 @@ class Dashboard:
         self.child: TrainingChild | None = None
         self.ask_thread: AskStream | None = None
         self.closed = False
+        self.interrupted = False
         root.title("Echo Brain — 대시보드 · dashboard")
         root.geometry("1280x800")
         root.minsize(960, 640)
@@ -74,11 +76,17 @@ class Dashboard:
             (self.logs_tab, "로그 · Logs"),
         ):
             self.notebook.add(tab, text=title)
+        self.notebook.enable_traversal()  # Ctrl+Tab between tabs
+        self.notebook.bind("<<NotebookTabChanged>>", self._on_tab)
         self.pollers: list[Poller] = [
             ServerPoller(url, token, self.queue),
             FilePoller(run_dir, log_file, self.queue),
         ]
         root.protocol("WM_DELETE_WINDOW", self.close)
+
+    def _on_tab(self, _event: object) -> None:
+        if self.notebook.select() == str(self.ask_tab):
+            self.ask_tab.prompt.focus_set()
 
     def start(self) -> None:
         """Start the pollers and the queue pump."""
@@ -88,6 +96,9 @@ class Dashboard:
 
     def _pump(self) -> None:
         if self.closed:
+            return
+        if self.interrupted:  # Ctrl+C or SIGTERM: close as the window's close button does
+            self.close()
             return
         for _ in range(500):
             try:
@@ -170,10 +181,14 @@ def run(url: str, token: str | None, run_dir: Path, log_file: Path | None) -> No
     """Open the window and run until it is closed (DisplayUnavailable when it cannot open)."""
     root = open_root()
     app = Dashboard(root, url, token, run_dir, log_file)
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        app.interrupted = True  # acted on by the next pump, on the Tk thread
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     app.start()
     try:
         root.mainloop()
-    except KeyboardInterrupt:
-        pass
     finally:
         app.close()

@@ -13,16 +13,16 @@ from dashboard.style import CIRCUIT_COLOURS, STATE_COLOURS, state_style
 from dashboard.training import format_eta
 
 CIRCUIT_COLUMNS = (
-    ("circuit", "회로 · circuit", 110),
-    ("state", "상태 · state", 100),
-    ("pid", "PID", 70),
-    ("restarts", "재시작 · restarts", 110),
-    ("last_exit", "마지막 종료 · last exit", 170),
-    ("warmup", "준비 · warm-up", 100),
-    ("queue", "대기열 · queue", 100),
-    ("tps", "토큰/초 · tokens/s", 120),
-    ("hits", "캐시 적중 · cache hits", 140),
-    ("error", "오류 · error", 260),
+    ("circuit", "회로 · circuit", 95),
+    ("state", "상태 · state", 90),
+    ("pid", "PID", 65),
+    ("restarts", "재시작 · restarts", 115),
+    ("last_exit", "마지막 종료 · last exit", 165),
+    ("warmup", "준비 · warm-up", 110),
+    ("queue", "대기열 · queue", 105),
+    ("tps", "토큰/초 · tokens/s", 125),
+    ("hits", "캐시 적중 · cache hits", 150),
+    ("error", "오류 · error", 200),
 )
 ROUTE_COLUMNS = (
     ("route", "경로 · route", 260),
@@ -154,10 +154,12 @@ class ServerTab(ttk.Frame):
                 latency.plot(xs, ys, label=name[4:], linewidth=1.4)
             else:
                 tokens.plot(xs, ys, label=name, color=CIRCUIT_COLOURS.get(name), linewidth=1.6)
+        oldest = min((s[0][0] for s in self.trend.points.values() if s), default=now)
+        left = max(-10.0, min(-1.0, (oldest - now) / 60))  # the last 1..10 minutes
         for ax in (tokens, latency):
             ax.relim()
             ax.autoscale_view()
-            ax.set_xlim(-10, 0)
+            ax.set_xlim(left, 0)
             if ax.get_lines():
                 ax.legend(loc="upper left", fontsize=8)
         self.chart.draw()

@@ -43,14 +43,15 @@ class TrainingTab(ttk.Frame):
         on_stop: Callable[[], None],
         on_open: Callable[[], None],
     ) -> None:
+        path = str(self.run_dir)
+        path = path if len(path) <= 90 else "…" + path[-89:]
+        ttk.Label(self, text=f"실행 폴더 · run: {path}", style="Title.TLabel").pack(anchor="w")
         row = ttk.Frame(self)
-        row.pack(fill=tk.X)
-        ttk.Label(row, text=f"실행 폴더 · run: {self.run_dir}", style="Title.TLabel").pack(
-            side=tk.LEFT
-        )
+        row.pack(fill=tk.X, pady=(6, 0))
+        self.state_label = ttk.Label(row, text="대기 · idle")
         self.minutes_var = tk.StringVar(value="5")
         self.size_var = tk.StringVar(value=SIZES[0])
-        ttk.Label(row, text="   분 · minutes").pack(side=tk.LEFT)
+        ttk.Label(row, text="분 · minutes").pack(side=tk.LEFT)
         ttk.Spinbox(row, from_=1, to=600, textvariable=self.minutes_var, width=5).pack(side=tk.LEFT)
         ttk.Label(row, text="  크기 · size").pack(side=tk.LEFT)
         ttk.Combobox(row, values=SIZES, textvariable=self.size_var, width=7, state="readonly").pack(
@@ -64,6 +65,7 @@ class TrainingTab(ttk.Frame):
         self.stop_button.pack(side=tk.LEFT, padx=4)
         self.stop_button.state(["disabled"])
         ttk.Button(row, text="폴더 열기 · Open folder", command=on_open).pack(side=tk.LEFT, padx=4)
+        self.state_label.pack(side=tk.LEFT, padx=12)
 
     def _start(self, on_start: Callable[[float, str], None]) -> None:
         try:
@@ -80,14 +82,12 @@ class TrainingTab(ttk.Frame):
     def _facts(self) -> None:
         row = ttk.Frame(self)
         row.pack(fill=tk.X, pady=6)
-        self.progress = ttk.Progressbar(row, length=320, maximum=1.0)
+        self.progress = ttk.Progressbar(row, length=240, maximum=1.0)
         self.progress.pack(side=tk.LEFT)
-        self.facts = ttk.Label(row, text="", style="Big.TLabel")
+        self.facts = ttk.Label(row, text="")
         self.facts.pack(side=tk.LEFT, padx=10)
         smooth = ttk.Frame(self)
         smooth.pack(fill=tk.X)
-        self.state_label = ttk.Label(smooth, text="대기 · idle")
-        self.state_label.pack(side=tk.LEFT)
         self.smoothing = tk.DoubleVar(value=0.6)
         self.smooth_text = ttk.Label(smooth, text="EMA 0.60")
         self.smooth_text.pack(side=tk.RIGHT)
