@@ -1,4 +1,4 @@
-"""`echo-brain dashboard` as a user runs it: no display, and a real window typed into with xdotool."""
+"""`echo-brain dashboard` as a user runs it: no display; a real window typed into (xdotool)."""
 
 from __future__ import annotations
 
