@@ -85,8 +85,13 @@ class Dashboard:
         root.protocol("WM_DELETE_WINDOW", self.close)
 
     def _on_tab(self, _event: object) -> None:
-        if self.notebook.select() == str(self.ask_tab):
+        selected = self.notebook.select()
+        if selected == str(self.ask_tab):
             self.ask_tab.prompt.focus_set()
+        elif selected == str(self.server_tab):
+            self.server_tab.refresh()
+        elif selected == str(self.training_tab):
+            self.training_tab.refresh()
 
     def start(self) -> None:
         """Start the pollers and the queue pump."""

@@ -28,6 +28,10 @@ class Chart:
         """Whether enough time passed since the last draw."""
         return time.monotonic() - self._drawn_at >= self.min_interval
 
+    def visible(self) -> bool:
+        """Whether the chart is on screen (hidden tabs are not redrawn: it costs CPU)."""
+        return bool(self.widget.winfo_viewable())
+
     def draw(self) -> None:
         """Redraw now (when idle)."""
         self._drawn_at = time.monotonic()

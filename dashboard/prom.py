@@ -105,6 +105,15 @@ class Window:
             bounds[le] = bounds.get(le, 0.0) + delta
         return {k: histogram_quantile(q, sorted(b.items())) for k, b in grouped.items()}
 
+    def top_bound(self, name: str) -> float | None:
+        """The largest finite bucket bound of a histogram."""
+        latest = self.latest
+        if latest is None:
+            return None
+        bounds = [float(label(k, "le")) for k in latest.series(name + "_bucket")]
+        finite = [b for b in bounds if not math.isinf(b)]
+        return max(finite) if finite else None
+
 
 def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
     """Prometheus' histogram_quantile: linear interpolation inside the bucket holding rank q."""

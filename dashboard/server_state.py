@@ -17,6 +17,7 @@ class CircuitRow:
 
     name: str
     state: str = "unknown"
+    backend: str | None = None
     pid: int | None = None
     restarts: int | None = None
     last_exit: str | None = None
@@ -35,6 +36,7 @@ class RouteRow:
     rps: float
     p50: float | None
     p95: float | None
+    top: float | None = None  # the largest finite bucket: a quantile there means "at least"
 
 
 @dataclass
@@ -91,7 +93,7 @@ def _circuits(docs: dict[str, Any], window: Window) -> list[CircuitRow]:
             doc.get("last_exit"),
             doc.get("warmup_s"),
         )
-        row.error = doc.get("error")
+        row.error, row.backend = doc.get("error"), doc.get("backend")
         row.restarts = doc.get("restarts", restarts.get(name))
         row.queue, row.cache_hits = depth.get(name), hits.get(name)
         row.tokens_per_s = tokens.get(name, 0.0 if len(window.scrapes) > 1 else None)
@@ -124,7 +126,8 @@ def _routes(window: Window) -> list[RouteRow]:
     rps = window.rate("echo_http_requests_total", "route")
     p50 = window.quantile(0.5, "echo_http_request_seconds", "route")
     p95 = window.quantile(0.95, "echo_http_request_seconds", "route")
-    rows = [RouteRow(r, rps[r], p50.get(r), p95.get(r)) for r in rps]
+    top = window.top_bound("echo_http_request_seconds")
+    rows = [RouteRow(r, rps[r], p50.get(r), p95.get(r), top) for r in rps]
     return sorted(rows, key=lambda row: (-row.rps, row.route))
 
 

@@ -20,6 +20,7 @@ class AskTab(ttk.Frame):
     def __init__(self, parent: ttk.Notebook, on_send: Callable[[str], None]) -> None:
         super().__init__(parent, padding=8)
         self.on_send = on_send
+        self.deltas = 0  # streamed pieces drawn so far
         self._prompt_row()
         self.status = ttk.Label(self, text="")
         self.status.pack(fill=tk.X, pady=(4, 0))
@@ -69,6 +70,7 @@ class AskTab(ttk.Frame):
     def handle(self, event: AskEvent) -> None:
         """Draw one streamed event."""
         if event.kind == "delta" and event.circuit in self.boxes:
+            self.deltas += 1
             self.boxes[event.circuit].insert(tk.END, event.text)
             self.boxes[event.circuit].see(tk.END)
         elif event.kind == "done":

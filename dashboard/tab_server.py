@@ -13,16 +13,16 @@ from dashboard.style import CIRCUIT_COLOURS, STATE_COLOURS, state_style
 from dashboard.training import format_eta
 
 CIRCUIT_COLUMNS = (
-    ("circuit", "회로 · circuit", 95),
-    ("state", "상태 · state", 90),
+    ("circuit", "회로 · circuit", 85),
+    ("state", "상태 · state", 80),
+    ("backend", "모델 · backend", 250),
     ("pid", "PID", 65),
-    ("restarts", "재시작 · restarts", 115),
+    ("restarts", "재시작 · restarts", 110),
     ("last_exit", "마지막 종료 · last exit", 165),
-    ("warmup", "준비 · warm-up", 110),
-    ("queue", "대기열 · queue", 105),
+    ("warmup", "준비 · warm-up", 105),
+    ("queue", "대기열 · queue", 100),
     ("tps", "토큰/초 · tokens/s", 125),
-    ("hits", "캐시 적중 · cache hits", 150),
-    ("error", "오류 · error", 200),
+    ("hits", "캐시 적중 · cache hits", 145),
 )
 ROUTE_COLUMNS = (
     ("route", "경로 · route", 260),
@@ -45,8 +45,11 @@ def _fmt(value: float | int | str | None, spec: str = "") -> str:
     return format(value, spec) if spec and not isinstance(value, str) else str(value)
 
 
-def _ms(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds * 1000:.0f}"
+def _ms(seconds: float | None, top: float | None = None) -> str:
+    if seconds is None:
+        return "—"
+    at_least = "≥ " if top is not None and seconds >= top else ""  # past the largest bucket
+    return f"{at_least}{seconds * 1000:.0f}"
 
 
 class ServerTab(ttk.Frame):
@@ -60,6 +63,8 @@ class ServerTab(ttk.Frame):
         self.circuits = self._table(CIRCUIT_COLUMNS, 4)
         for state, colour in STATE_COLOURS.items():
             self.circuits.tag_configure(state, foreground=colour)
+        self.errors = ttk.Label(self, text="", style=state_style("failed"), wraplength=1200)
+        self.errors.pack(fill=tk.X)
         self.routes = self._table(ROUTE_COLUMNS, 5)
         self.chart = Chart(self, ncols=2, height=2.8, min_interval=1.5)
         self.chart.widget.pack(fill=tk.BOTH, expand=True, pady=(6, 0))
@@ -80,7 +85,7 @@ class ServerTab(ttk.Frame):
         tree = ttk.Treeview(self, columns=[c[0] for c in columns], show="headings", height=height)
         for key, title, width in columns:
             tree.heading(key, text=title)
-            tree.column(key, width=width, stretch=key in ("error", "route"))
+            tree.column(key, width=width, stretch=key in ("backend", "route"))
         tree.pack(fill=tk.X, pady=4)
         return tree
 
@@ -106,8 +111,14 @@ class ServerTab(ttk.Frame):
             values: dict[str, float | None] = {c.name: c.tokens_per_s for c in view.circuits}
             values.update({"p95 " + r.route: r.p95 for r in view.routes[:6]})
             self.trend.add(view.t, values)
-        if self.chart.due():
+        if self.chart.due() and self.chart.visible():
             self._plot(time.time())
+        errors = [f"{c.name}: {c.error}" for c in view.circuits if c.error]
+        self.errors.configure(text="오류 · errors — " + " | ".join(errors) if errors else "")
+
+    def refresh(self) -> None:
+        """Redraw the charts now (the tab just became visible)."""
+        self._plot(time.time())
 
     def _facts(self, view: ServerView) -> str:
         replay = view.replay
@@ -126,6 +137,7 @@ class ServerTab(ttk.Frame):
             row = (
                 c.name,
                 c.state,
+                _fmt(c.backend),
                 _fmt(c.pid),
                 _fmt(c.restarts),
                 _fmt(c.last_exit),
@@ -133,14 +145,14 @@ class ServerTab(ttk.Frame):
                 _fmt(c.queue, ".0f"),
                 _fmt(c.tokens_per_s, ".1f"),
                 _fmt(c.cache_hits, ".0f"),
-                _fmt(c.error),
             )
             self.circuits.insert("", tk.END, iid=c.name, values=row, tags=(c.state,))
 
     def _fill_routes(self, view: ServerView) -> None:
         self.routes.delete(*self.routes.get_children())
         for r in view.routes:
-            self.routes.insert("", tk.END, values=(r.route, f"{r.rps:.2f}", _ms(r.p50), _ms(r.p95)))
+            p50, p95 = _ms(r.p50, r.top), _ms(r.p95, r.top)
+            self.routes.insert("", tk.END, values=(r.route, f"{r.rps:.2f}", p50, p95))
 
     def _plot(self, now: float) -> None:
         tokens, latency = self.chart.axes

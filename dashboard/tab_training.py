@@ -112,8 +112,12 @@ class TrainingTab(ttk.Frame):
         self.data.add(update.get("records") or [])
         self.malformed = int(update.get("malformed") or 0)
         self._show_facts()
-        if self.chart.due():
+        if self.chart.due() and self.chart.visible():
             self._plot()
+
+    def refresh(self) -> None:
+        """Redraw the charts now (the tab just became visible)."""
+        self._plot()
 
     def _show_facts(self) -> None:
         last = self.data.last

@@ -71,3 +71,7 @@ def screenshot(xvfb: str) -> Callable[[str], Path]:
         return path
 
     return grab
+
+
+# The machine these tests run on may be busy (2 cores, several jobs): give servers time to start.
+START_S = 120.0

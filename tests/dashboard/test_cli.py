@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.dashboard.conftest import REPO
+from tests.dashboard.conftest import REPO, START_S
 from tests.e2e_server import run_server
 
 ECHO = {"ECHO_EMOTION_MODEL": "echo", "ECHO_CREATION_MODEL": "echo", "ECHO_SELF_MODEL": "echo"}
@@ -66,7 +66,7 @@ def test_the_command_opens_a_window_that_asks_and_stops_on_ctrl_c(
     xvfb: str, tmp_path: Path, screenshot: Callable[[str], Path]
 ) -> None:
     assert shutil.which("xdotool"), "xdotool is missing: run scripts/setup.sh --dev"
-    with run_server(tmp_path / "srv", **ECHO) as srv:
+    with run_server(tmp_path / "srv", start_timeout=START_S, **ECHO) as srv:
         srv.wait_ready()
         env = dict(os.environ, DISPLAY=xvfb, PYTHONPATH=str(REPO))
         cmd = [

@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.ask_stream import AskEvent, AskStream
 from dashboard.pollers import FilePoller, Message, ServerPoller
+from tests.dashboard.conftest import START_S
 from tests.e2e_server import Server, free_port, run_server
 
 ECHO = {"ECHO_EMOTION_MODEL": "echo", "ECHO_CREATION_MODEL": "echo", "ECHO_SELF_MODEL": "echo"}
@@ -20,7 +21,9 @@ SECRET = "dashboard-access-secret-7f3a"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One echo-backend server with an access token, shared by this module."""
-    with run_server(tmp_path_factory.mktemp("dash"), ECHO_ACCESS_TOKEN=SECRET, **ECHO) as srv:
+    with run_server(
+        tmp_path_factory.mktemp("dash"), start_timeout=START_S, ECHO_ACCESS_TOKEN=SECRET, **ECHO
+    ) as srv:
         srv.wait_ready()
         yield srv
 

@@ -46,6 +46,7 @@ def test_latency_quantiles_come_from_the_new_observations_only() -> None:
     p95 = window.quantile(0.95, "echo_http_request_seconds", "route")["/api/ask"]
     assert p50 is not None and 0.025 < p50 <= 0.05  # inside the (0.025, 0.05] bucket
     assert p95 is not None and 0.75 < p95 <= 1.0  # inside the (0.75, 1.0] bucket
+    assert window.top_bound("echo_http_request_seconds") == 10.0  # past it: "at least 10 s"
 
 
 def test_a_counter_reset_counts_from_zero_not_negative() -> None:

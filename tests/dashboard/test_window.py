@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.dashboard.conftest import START_S
 from tests.dashboard.ui import dashboard, pump_for, pump_until, select, tree_rows
 from tests.e2e_server import Server, free_port, run_server
 
@@ -19,7 +20,7 @@ ECHO = {"ECHO_EMOTION_MODEL": "echo", "ECHO_CREATION_MODEL": "echo", "ECHO_SELF_
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """An echo-backend server whose log file the Logs tab follows."""
-    with run_server(tmp_path_factory.mktemp("window"), **ECHO) as srv:
+    with run_server(tmp_path_factory.mktemp("window"), start_timeout=START_S, **ECHO) as srv:
         srv.wait_ready()
         yield srv
 
@@ -126,7 +127,9 @@ def test_a_dead_server_reads_unreachable_and_is_retried(display: str, tmp_path: 
 
 
 def test_a_wrong_token_says_401_in_the_server_panel(display: str, tmp_path: Path) -> None:
-    with run_server(tmp_path / "srv", ECHO_ACCESS_TOKEN="right-token-123", **ECHO) as srv:
+    with run_server(
+        tmp_path / "srv", start_timeout=START_S, ECHO_ACCESS_TOKEN="right-token-123", **ECHO
+    ) as srv:
         with dashboard(srv.url, tmp_path / "run", token="wrong") as app:
             pump_until(app, lambda: app.server_tab.last_view is not None)
             text = str(app.server_tab.detail.cget("text"))
