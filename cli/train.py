@@ -179,7 +179,7 @@ class TrainProgress:
             self.progress.update(self.task, val=f"{doc['val_loss']:.3f}",
                                  bpb=f"{doc['val_bpb']:.3f}", tps=f"{doc['tokens_per_s']:,.0f}")
             if not self.console.is_terminal:
-                self.progress.console.print(json.dumps(doc), highlight=False)
+                self.progress.console.print(json.dumps(doc), highlight=False, soft_wrap=True)
         elif kind == "checkpoint":
             self.progress.console.print(f"checkpoint at step {doc['step']} / 체크포인트 저장",
                                         highlight=False)

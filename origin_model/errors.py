@@ -45,11 +45,20 @@ def disk_full(path: str, exc: OSError) -> TrainError:
     )
 
 
-def write_failed(path: str, exc: OSError) -> TrainError:
+def write_failed(path: str, exc: BaseException) -> TrainError:
     """Any write error, turned into the bilingual message (disk full gets its own)."""
-    if exc.errno in DISK_FULL:
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
         return disk_full(path, exc)
-    return TrainError(
-        f"Cannot write {path}: {exc.strerror or exc}. Check the --out folder and its permissions.",
-        f"{path}를 쓸 수 없습니다: {exc.strerror or exc}. --out 폴더와 권한을 확인하세요.",
+    if isinstance(exc, OSError):
+        detail = exc.strerror or str(exc)
+        return TrainError(
+            f"Cannot write {path}: {detail}. Check the --out folder and its permissions.",
+            f"{path}를 쓸 수 없습니다: {detail}. --out 폴더와 권한을 확인하세요.",
+        )
+    detail = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+    return TrainError(  # torch, safetensors: their writers raise their own errors
+        f"Cannot write {path} ({detail}): the disk may be full; free some space and run again. "
+        "The previous model files were left intact.",
+        f"{path}를 쓸 수 없습니다({detail}): 디스크가 가득 찼을 수 있습니다. 공간을 비우고 다시 "
+        "실행하세요. 이전 모델 파일은 그대로 남아 있습니다.",
     )

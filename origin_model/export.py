@@ -16,6 +16,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from origin_model.config import BOS_ID, IM_END_ID, UNK_ID, ModelConfig
@@ -138,7 +139,7 @@ def export_model(model: Transformer, tokenizer: Path, paths: ExportPaths, name: 
         for target in paths.all():
             os.replace(tmp_path(target), target)
         fsync_dir(paths.gguf.parent)
-    except OSError as exc:
+    except (OSError, RuntimeError, SafetensorError) as exc:  # each writer reports its own way
         raise write_failed(str(target), exc) from None
     finally:
         for target in paths.all():
@@ -154,5 +155,7 @@ def load_pth(path: Path) -> Transformer:
     """A model back from its .pth export."""
     doc = torch.load(path, map_location="cpu", weights_only=True)
     model = Transformer(ModelConfig(**doc["config"]))
-    model.load_state_dict(doc["state_dict"], strict=False)
+    missing, unexpected = model.load_state_dict(doc["state_dict"], strict=False)
+    if unexpected or set(missing) - {"output.weight"}:  # the output is tied to the embedding
+        raise ValueError(f"{path}: missing {missing}, unexpected {unexpected}")
     return model

@@ -35,7 +35,7 @@ def write_atomic(target: Path, write: Callable[[Path], object]) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         fsync_dir(target.parent)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as RuntimeError
         tmp.unlink(missing_ok=True)
         raise write_failed(str(target), exc) from None
     except BaseException:
