@@ -56,6 +56,7 @@ class Dashboard:
         self.ask_thread: AskStream | None = None
         self.closed = False
         self.interrupted = False
+        self.train_extra: list[str] = []  # more `echo-brain train` options (tests: a light run)
         root.title("Echo Brain — 대시보드 · dashboard")
         root.geometry("1280x800")
         root.minsize(960, 640)
@@ -138,10 +139,10 @@ class Dashboard:
         self.ask_thread = AskStream(self.url, self.token, prompt, self.queue)
         self.ask_thread.start()
 
-    def _start_training(self, minutes: float, size: str, extra: list[str] | None = None) -> None:
+    def _start_training(self, minutes: float, size: str) -> None:
         if self.child is not None and self.child.running:
             return
-        cmd = train_command(self.run_dir, minutes, size, extra)
+        cmd = train_command(self.run_dir, minutes, size, self.train_extra)
         self.child = TrainingChild(cmd, lambda line: self.queue.put(("train_line", line)))
         self.training_tab.set_running(True, f"학습 중 · training (pid {self.child.proc.pid})")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from dashboard.charts import Chart
 from dashboard.series import ema
-from dashboard.training import SIZES, RunData, format_eta
+from dashboard.training import SIZES, RunData, format_eta, progress_and_eta
 
 
 class TrainingTab(ttk.Frame):
@@ -29,6 +29,7 @@ class TrainingTab(ttk.Frame):
         self.run_dir = run_dir
         self.data = RunData()
         self.malformed = 0
+        self.planned_s: float | None = None
         self._controls(on_start, on_stop, on_open)
         self._facts()
         self.chart = Chart(self, ncols=2, height=3.6, min_interval=1.0)
@@ -77,6 +78,7 @@ class TrainingTab(ttk.Frame):
                 text="분은 양수여야 합니다 · minutes must be a positive number"
             )
             return
+        self.planned_s = minutes * 60  # progress and ETA when the lines do not carry them
         on_start(minutes, self.size_var.get())
 
     def _facts(self) -> None:
@@ -121,14 +123,14 @@ class TrainingTab(ttk.Frame):
 
     def _show_facts(self) -> None:
         last = self.data.last
-        progress = last.get("progress")
-        if isinstance(progress, int | float):
-            self.progress.configure(value=max(0.0, min(1.0, float(progress))))
-        pct = f"{progress * 100:.0f}%" if isinstance(progress, int | float) else "—"
+        progress, eta = progress_and_eta(last, self.planned_s)
+        if progress is not None:
+            self.progress.configure(value=max(0.0, min(1.0, progress)))
+        pct = f"{progress * 100:.0f}%" if progress is not None else "—"
         parts = [
             f"단계 · step {last.get('step', '—')}",
             f"진행 · {pct}",
-            f"남은 시간 · ETA {format_eta(last.get('eta_s'))}",
+            f"남은 시간 · ETA {format_eta(eta)}",
             f"토큰/초 · tok/s {_num(last.get('tokens_per_s'), ',.0f')}",
             f"학습률 · lr {_num(last.get('lr'), '.2e')}",
             f"val bpb {_num(last.get('val_bpb'), '.3f')}",

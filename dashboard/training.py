@@ -55,6 +55,19 @@ class RunData:
         return taken
 
 
+def progress_and_eta(
+    last: dict[str, Any], planned_s: float | None
+) -> tuple[float | None, float | None]:
+    """The line's `progress` and `eta_s`; without them, from `elapsed_s` and the planned time."""
+    progress, eta = _num(last.get("progress")), _num(last.get("eta_s"))
+    elapsed = _num(last.get("elapsed_s"))
+    if progress is None and planned_s and elapsed is not None:
+        progress = min(1.0, elapsed / planned_s)
+    if eta is None and planned_s and elapsed is not None:
+        eta = max(0.0, planned_s - elapsed)
+    return progress, eta
+
+
 def format_eta(seconds: float | None) -> str:
     """`1h 02m`, `4m 05s`, `12s`, or `—`."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:

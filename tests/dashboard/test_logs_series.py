@@ -8,7 +8,7 @@ import pytest
 
 from dashboard.logs import LogBuffer, classify, level_of
 from dashboard.series import Trend, ema
-from dashboard.training import RunData, format_eta, train_command
+from dashboard.training import RunData, format_eta, progress_and_eta, train_command
 
 SERVER_LOG = [
     "INFO:     Started server process [4242]",
@@ -78,6 +78,13 @@ def test_run_data_columns_with_validation_only_on_some_steps() -> None:
     )
     assert taken == 2 and data.steps == [10, 20] and data.val_steps == [20]
     assert data.train_loss == [5.0, 4.0] and data.last["step"] == 20
+
+
+def test_progress_and_eta_from_the_line_or_from_the_planned_minutes() -> None:
+    assert progress_and_eta({"progress": 0.25, "eta_s": 30, "elapsed_s": 10}, 600) == (0.25, 30)
+    assert progress_and_eta({"elapsed_s": 150.0}, 600.0) == (0.25, 450.0)
+    assert progress_and_eta({"elapsed_s": 900.0}, 600.0) == (1.0, 0.0)
+    assert progress_and_eta({"elapsed_s": 150.0}, None) == (None, None)
 
 
 def test_eta_text_and_the_train_command() -> None:
