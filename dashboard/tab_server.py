@@ -66,7 +66,7 @@ class ServerTab(ttk.Frame):
         self.errors = ttk.Label(self, text="", style=state_style("failed"), wraplength=1200)
         self.errors.pack(fill=tk.X)
         self.routes = self._table(ROUTE_COLUMNS, 5)
-        self.chart = Chart(self, ncols=2, height=2.8, min_interval=1.5)
+        self.chart = Chart(self, ncols=2, height=2.8, min_interval=2.0)
         self.chart.widget.pack(fill=tk.BOTH, expand=True, pady=(6, 0))
         self._label_axes()
 
@@ -156,22 +156,18 @@ class ServerTab(ttk.Frame):
 
     def _plot(self, now: float) -> None:
         tokens, latency = self.chart.axes
-        for ax in (tokens, latency):
-            for line in list(ax.get_lines()):
-                line.remove()
         for name, series in self.trend.points.items():
             xs = [(t - now) / 60 for t, _ in series]
-            ys = [v * 1000 if name.startswith("p95 ") else v for _, v in series]
             if name.startswith("p95 "):
-                latency.plot(xs, ys, label=name[4:], linewidth=1.4)
+                ys = [v * 1000 for _, v in series]
+                self.chart.series(latency, name, xs, ys, label=name[4:], linewidth=1.4)
             else:
-                tokens.plot(xs, ys, label=name, color=CIRCUIT_COLOURS.get(name), linewidth=1.6)
+                ys = [v for _, v in series]
+                colour = CIRCUIT_COLOURS.get(name)
+                self.chart.series(tokens, name, xs, ys, label=name, color=colour, linewidth=1.6)
         oldest = min((s[0][0] for s in self.trend.points.values() if s), default=now)
         left = max(-10.0, min(-1.0, (oldest - now) / 60))  # the last 1..10 minutes
+        self.chart.rescale(tokens, latency)
         for ax in (tokens, latency):
-            ax.relim()
-            ax.autoscale_view()
             ax.set_xlim(left, 0)
-            if ax.get_lines():
-                ax.legend(loc="upper left", fontsize=8)
         self.chart.draw()

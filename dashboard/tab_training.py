@@ -34,6 +34,7 @@ class TrainingTab(ttk.Frame):
         self._facts()
         self.chart = Chart(self, ncols=2, height=3.6, min_interval=1.0)
         self.chart.widget.pack(fill=tk.BOTH, expand=True, pady=(6, 0))
+        self._axes()
         self.summary = ttk.Label(self, text="", wraplength=1200)
         self.summary.pack(fill=tk.X)
         self._plot()
@@ -151,36 +152,52 @@ class TrainingTab(ttk.Frame):
             text=note or ("학습 중 · training" if running else "대기 · idle")
         )
 
-    def _plot(self) -> None:
+    def _axes(self) -> None:
         loss, speed = self.chart.axes
-        loss.clear()
-        speed.clear()
-        d = self.data
-        smoothing = min(0.99, max(0.0, float(self.smoothing.get())))
-        loss.plot(
-            d.steps, _nan(d.train_loss), color="#9ecbff", linewidth=0.8, label="train (raw · 원본)"
-        )
-        loss.plot(
-            d.steps,
-            _nan(ema(d.train_loss, smoothing)),
-            color="#1a73e8",
-            linewidth=1.8,
-            label=f"train EMA {smoothing:.2f}",
-        )
-        loss.plot(d.val_steps, d.val_loss, "o-", color="#d93025", markersize=3, label="val · 검증")
+        self.lr_axis = speed.twinx()
         loss.set_title("손실 · loss")
-        speed.plot(d.steps, _nan(d.tokens_per_s), color="#12a4af", label="tokens/s")
         speed.set_title("토큰/초 · tokens/s  ·  학습률 · lr")
-        lr_ax = speed.twinx() if len(self.chart.figure.axes) < 3 else self.chart.figure.axes[2]
-        lr_ax.clear()
-        lr_ax.plot(d.steps, _nan(d.lr), color="#e37400", linewidth=1.0, label="lr")
         for ax in (loss, speed):
             ax.set_xlabel("단계 · step")
             ax.grid(alpha=0.3)
-        loss.legend(loc="upper right", fontsize=8)
-        speed.legend(loc="upper left", fontsize=8)
-        lr_ax.legend(loc="upper right", fontsize=8)
-        self.chart.draw()
+
+    def _plot(self) -> None:
+        loss, speed = self.chart.axes
+        d, chart = self.data, self.chart
+        smoothing = min(0.99, max(0.0, float(self.smoothing.get())))
+        raw = chart.series(
+            loss,
+            "raw",
+            d.steps,
+            _nan(d.train_loss),
+            color="#9ecbff",
+            linewidth=0.8,
+            label="train (raw · 원본)",
+        )
+        smooth = chart.series(
+            loss, "ema", d.steps, _nan(ema(d.train_loss, smoothing)), color="#1a73e8", linewidth=1.8
+        )
+        smooth.set_label(f"train EMA {smoothing:.2f}")
+        chart.series(
+            loss,
+            "val",
+            d.val_steps,
+            d.val_loss,
+            marker="o",
+            color="#d93025",
+            markersize=3,
+            label="val · 검증",
+        )
+        chart.series(
+            speed, "tokens/s", d.steps, _nan(d.tokens_per_s), color="#12a4af", label="tokens/s"
+        )
+        chart.series(
+            self.lr_axis, "lr", d.steps, _nan(d.lr), color="#e37400", linewidth=1.0, label="lr"
+        )
+        chart.rescale(speed)
+        chart.rescale(loss, self.lr_axis, legend_loc="upper right")
+        loss.legend(handles=[raw, smooth, chart.lines["val"]], loc="upper right", fontsize=8)
+        chart.draw()
 
 
 def _nan(values: list[float | None]) -> list[float]:
