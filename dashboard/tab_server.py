@@ -15,11 +15,11 @@ from dashboard.training import format_eta
 CIRCUIT_COLUMNS = (
     ("circuit", "회로 · circuit", 85),
     ("state", "상태 · state", 80),
-    ("backend", "모델 · backend", 250),
+    ("backend", "모델 · backend", 235),
     ("pid", "PID", 65),
     ("restarts", "재시작 · restarts", 110),
     ("last_exit", "마지막 종료 · last exit", 165),
-    ("warmup", "준비 · warm-up", 105),
+    ("warmup", "준비 · warm-up", 120),
     ("queue", "대기열 · queue", 100),
     ("tps", "토큰/초 · tokens/s", 125),
     ("hits", "캐시 적중 · cache hits", 145),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.dashboard.conftest import REPO, START_S
 from tests.e2e_server import run_server
@@ -120,3 +121,14 @@ def _wait_for_ask(url: str, timeout: float = 30) -> None:
             return
         time.sleep(0.3)
     raise AssertionError("the window's prompt never reached POST /api/ask")
+
+
+def test_default_log_is_the_launchers_when_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.dashboard import default_log
+
+    monkeypatch.setenv("ECHO_LOG_DIR", str(tmp_path))
+    assert default_log() is None
+    (tmp_path / "echo-brain.log").write_text("INFO: started\n")
+    assert default_log() == tmp_path / "echo-brain.log"

@@ -135,3 +135,29 @@ def test_a_wrong_token_says_401_in_the_server_panel(display: str, tmp_path: Path
             text = str(app.server_tab.detail.cget("text"))
             assert "401" in text and "--token" in text and "ECHO_TOKEN" in text
             assert "right-token-123" not in text
+
+
+# Stands in for `echo-brain train` only to prove that closing the window stops what it started;
+# the real run and its SIGINT export are in test_window_training.py.
+CHILD = """
+import signal, sys, time
+signal.signal(signal.SIGINT, lambda *_: (print("saved on SIGINT", flush=True), sys.exit(0)))
+print("training", flush=True)
+time.sleep(120)
+"""
+
+
+def test_closing_the_window_stops_the_training_child_gracefully(
+    display: str, tmp_path: Path
+) -> None:
+    import sys
+
+    from dashboard.training import TrainingChild
+
+    lines: list[str] = []
+    with dashboard(f"http://127.0.0.1:{free_port()}", tmp_path / "run") as app:
+        app.child = TrainingChild([sys.executable, "-c", CHILD], lines.append)
+        child = app.child
+        pump_until(app, lambda: lines == ["training"], timeout=20)
+        app.close()
+    assert child.proc.returncode == 0 and lines == ["training", "saved on SIGINT"]
