@@ -93,6 +93,13 @@ def test_every_tab_against_a_real_server(
         select(app, app.training_tab)
         assert app.training_tab.chart.point_count() >= 50 + 50 + 5  # raw, EMA, validation
         assert float(app.training_tab.progress.cget("value")) == pytest.approx(0.5)
+        app.training_tab.smoothing.set(0.0)  # the EMA control: 0 is the raw curve
+        app.training_tab._on_smoothing()
+        lines = app.training_tab.chart.lines
+        assert list(lines["ema"].get_ydata()) == list(lines["raw"].get_ydata())  # type: ignore[arg-type]
+        app.training_tab.smoothing.set(0.9)
+        app.training_tab._on_smoothing()
+        assert list(lines["ema"].get_ydata()) != list(lines["raw"].get_ydata())  # type: ignore[arg-type]
         screenshot("training")
 
         # Logs: the server's real log file, with level filter and search
@@ -107,6 +114,20 @@ def test_every_tab_against_a_real_server(
         shown = [line for line in app.logs_tab.shown_text().splitlines() if line]
         assert shown and all("POST /api/ask" in line for line in shown)
         assert app.logs_tab.text.tag_ranges("match")
+        app.logs_tab.search.set("")
+        app.logs_tab.paused.set(True)  # pause: lines are kept but the pane stands still
+        shown = app.logs_tab.shown_text()
+
+        def posts() -> int:
+            return sum("POST /api/ask" in line.text for line in app.logs_tab.buffer.lines)
+
+        kept = posts()
+        httpx.post(server.url + "/api/ask", json={"prompt": "while paused"}, timeout=30)
+        pump_until(app, lambda: posts() > kept)
+        assert app.logs_tab.shown_text() == shown
+        app.logs_tab.paused.set(False)
+        app.logs_tab._on_pause()
+        assert app.logs_tab.shown_text().count("POST /api/ask") > shown.count("POST /api/ask")
 
         pollers = list(app.pollers)
         app.close()
@@ -161,3 +182,33 @@ def test_closing_the_window_stops_the_training_child_gracefully(
         pump_until(app, lambda: lines == ["training"], timeout=20)
         app.close()
     assert child.proc.returncode == 0 and lines == ["training", "saved on SIGINT"]
+
+
+def test_worker_fields_show_when_the_server_sends_them(display: str, tmp_path: Path) -> None:
+    from dashboard.server_state import CircuitRow, ServerView
+
+    view = ServerView("http://x", "booting")
+    view.circuits = [
+        CircuitRow("self", "ready", "llama:m.gguf", 4242, 1, "exit 0", 2.25, None, 0, 3.5, 7),
+        CircuitRow("emotion", "failed", None, None, 3, "signal 9", None, "out of memory"),
+        CircuitRow("creation"),
+    ]
+    with dashboard(f"http://127.0.0.1:{free_port()}", tmp_path / "run") as app:
+        app.server_tab.show(view)
+        rows = tree_rows(app.server_tab.circuits)
+        errors = str(app.server_tab.errors.cget("text"))
+    assert rows["self"] == (
+        "self",
+        "ready",
+        "llama:m.gguf",
+        "4242",
+        "1",
+        "exit 0",
+        "2.2 s",
+        "0",
+        "3.5",
+        "7",
+    )
+    assert rows["emotion"][:6] == ("emotion", "failed", "—", "—", "3", "signal 9")
+    assert rows["creation"][1] == "unknown"
+    assert "emotion: out of memory" in errors
