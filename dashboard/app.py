@@ -7,6 +7,7 @@ import queue
 import signal
 import subprocess
 import sys
+import threading
 import tkinter as tk
 from pathlib import Path
 from tkinter import ttk
@@ -157,7 +158,7 @@ class Dashboard:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         opener = {"darwin": ["open"], "win32": ["explorer"]}.get(sys.platform, ["xdg-open"])
         try:
-            subprocess.Popen(
+            proc = subprocess.Popen(
                 [*opener, str(self.run_dir)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -167,6 +168,8 @@ class Dashboard:
             self.training_tab.state_label.configure(
                 text=f"폴더 · folder: {self.run_dir.resolve()} (열 프로그램 없음 · no opener)"
             )
+            return
+        threading.Thread(target=proc.wait, daemon=True).start()  # reaped off the Tk thread
 
     def close(self) -> None:
         """Stop the pollers, the stream and the training child (gracefully), then the window."""

@@ -212,3 +212,22 @@ def test_worker_fields_show_when_the_server_sends_them(display: str, tmp_path: P
     assert rows["emotion"][:6] == ("emotion", "failed", "—", "—", "3", "signal 9")
     assert rows["creation"][1] == "unknown"
     assert "emotion: out of memory" in errors
+
+
+def test_open_folder_runs_the_desktop_opener_or_shows_the_path(
+    display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir, record = tmp_path / "bin", tmp_path / "opened.txt"
+    bin_dir.mkdir()
+    opener = bin_dir / "xdg-open"  # records what the desktop would have opened
+    opener.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}\n')
+    opener.chmod(0o755)
+    run_dir = tmp_path / "origin"
+    with dashboard(f"http://127.0.0.1:{free_port()}", run_dir) as app:
+        monkeypatch.setenv("PATH", str(bin_dir))
+        app._open_folder()
+        pump_until(app, record.exists, timeout=10)
+        assert record.read_text() == str(run_dir) and run_dir.is_dir()
+        monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+        app._open_folder()
+        assert str(run_dir.resolve()) in str(app.training_tab.state_label.cget("text"))
