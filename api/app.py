@@ -17,13 +17,13 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.routes import ask, health, memory, openai, ui
 from api.routes import metrics as metrics_route
 from core.boot_memory_loop import ReplayStatus, start_replay
+from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
 from core.identity import load_manifests
 from core.memory_core import MemoryStore
 from core.memory_index import MemoryIndex
 from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings
-from llm.registry import build_circuits
 
 log = logging.getLogger("echo_brain")
 
@@ -55,7 +55,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start loading the circuits and the replay; free the models on the way out."""
     settings: Settings = app.state.settings
     unredact = _redact_logs(settings)
-    circuits = build_circuits(settings)
+    manifests = load_manifests(settings.manifest_dir)
+    circuits = build_circuits(settings, manifests)
     for circuit in circuits.values():
         circuit.start_loading()
     replay = ReplayStatus()
@@ -66,7 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         circuits,
         memory=MemoryStore(settings, index),
         context=index,
-        manifests=load_manifests(settings.manifest_dir),
+        manifests=manifests,
         observer=app.state.metrics.observe_circuit,
     )
     app.state.runtime = Runtime(settings, circuits, brain, replay=replay, index=index)

@@ -1,1 +1,4 @@
-"""The origin\x27s own nano language model: training on the memory archive and export (torch; never imported by the server)."""
+"""The origin's own nano language model: trained on the memory archive, exported for llama.cpp.
+
+Uses torch; nothing in the server imports it.
+"""

@@ -119,6 +119,7 @@ def _to_request(body: ChatRequest) -> tuple[str, AskOptions]:
 
 def _completion(answer: Answer, model: str, completion_id: str) -> dict[str, Any]:
     tokens = sum(r.tokens for r in answer.circuits.values())
+    prompt_tokens = sum(r.prompt_tokens for r in answer.circuits.values())
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -131,7 +132,11 @@ def _completion(answer: Answer, model: str, completion_id: str) -> dict[str, Any
                 "message": {"role": "assistant", "content": answer.reply},
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": tokens, "total_tokens": tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": tokens,
+            "total_tokens": prompt_tokens + tokens,
+        },
         "echo_brain": {k: v for k, v in answer.as_dict().items() if k != "reply"},
     }
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from core.errors import ConfigError, EchoBrainError
 
-INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin", "ui",
-                "memory")
+INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin",
+                "ui", "memory")
 INCLUDE_FILES = ("runpod_launcher.sh", "scripts/llama_build.sh", "pyproject.toml", "uv.lock",
                  "README.md", ".env.example", "models.toml", "Dockerfile")
 NEVER_DIRS = {".git", "__pycache__", "memory_backup", "tests", ".venv", "venv", "dist", "build",
