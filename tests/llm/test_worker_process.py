@@ -134,3 +134,22 @@ def test_a_worker_that_crashes_on_every_load_ends_failed_after_five_tries(
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert gaps[-1] > gaps[0]  # backoff grows
     circuit.close()
+
+
+def test_two_prefixes_keep_their_own_state() -> None:
+    """The synthesis alternates two system prompts: neither is evaluated again."""
+    other = PERSONA + "\n\nWrite the final answer from the drafts. 초안으로 최종 답을 쓰세요."
+    backend = ProcessBackend(config(prefixes=[PERSONA, other]))
+    backend.load()
+    try:
+        for system in (PERSONA, other, PERSONA, other):
+            request = Generation(
+                [{"role": "system", "content": system}, {"role": "user", "content": "Hi."}],
+                max_tokens=4,
+                temperature=0.0,
+            )
+            assert "".join(backend.stream(request))
+            prefix = backend.count_tokens(system) or 0
+            assert request.usage["cached_tokens"] >= prefix - 2, (system, request.usage)
+    finally:
+        backend.close()
