@@ -21,7 +21,7 @@ def test_root_answers_and_ready_is_503_while_models_load(monkeypatch: pytest.Mon
         release.wait(30)  # a model that takes long to load
         return FakeBackend()
 
-    def circuits(_: object) -> dict[str, Circuit]:
+    def circuits(*_: object) -> dict[str, Circuit]:
         return {name: Circuit(name, "p", slow_backend) for name in CIRCUIT_NAMES}
 
     monkeypatch.setattr(api.app, "build_circuits", circuits)
