@@ -36,8 +36,8 @@ class Server:
         """An httpx client for this server."""
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120.0), **kwargs)  # type: ignore[arg-type]
 
-    def wait_ready(self, timeout: float = 120.0) -> dict[str, object]:
-        """Poll /ready until 200; return its document."""
+    def wait_ready(self, timeout: float = 300.0) -> dict[str, object]:
+        """Poll /ready until 200 (circuits warm their prefixes first); return its document."""
         deadline = time.monotonic() + timeout
         doc: dict[str, object] = {}
         while time.monotonic() < deadline:

@@ -87,3 +87,20 @@ def test_every_build_path_uses_the_shared_flags() -> None:
     assert ". scripts/llama_build.sh && llama_build_env cuda" in docker
     assert "--no-cache" in docker and "GGML_NATIVE=ON" not in docker
     assert docker.count("--no-install-package llama-cpp-python") == 2
+
+
+def test_scan_reports_the_build_and_fails_an_amx_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.deploy import scan
+    from core.deploy.cpu import BuildInfo
+
+    report = scan.run_scan()
+    checks = {c.name: c for c in report.checks}
+    assert checks["llama.cpp build"].level == "ok" and "AVX" in checks["llama.cpp build"].detail
+    assert checks["AMX"].level == "ok" and "without AMX" in checks["AMX"].detail
+
+    amx = BuildInfo("CPU : AVX2 = 1 | AMX_INT8 = 1 |", {"AVX2": True, "AMX_INT8": True})
+    monkeypatch.setattr(scan, "read_build_info", lambda: amx)
+    report = scan.run_scan()
+    check = next(c for c in report.checks if c.name == "AMX")
+    assert check.level == "fail" and report.blocking
+    assert "scripts/setup.sh" in check.detail and "AMX 없이" in check.detail
