@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors
-from core.creator_write import ProjectWriteError
 
 log = logging.getLogger(__name__)
+INTERNAL_KO = "내부 오류입니다. 서버 로그를 보세요."
 
 STATUS: dict[type[errors.EchoBrainError], int] = {
     errors.BadInput: 422,
@@ -23,7 +23,7 @@ STATUS: dict[type[errors.EchoBrainError], int] = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.NotFound: 404,
-    ProjectWriteError: 507,
+    errors.ProjectWriteError: 507,
 }
 
 
@@ -49,12 +49,27 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def body_too_large() -> JSONResponse:
+    """The 413 answer to a request body over 1 MiB."""
+    return error_response(
+        413, "too_large", "the request body is over 1 MiB", "요청 본문이 1 MiB를 넘습니다."
+    )
+
+
 def status_of(exc: errors.EchoBrainError) -> int:
     """The HTTP status of a domain error."""
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 500
+
+
+def describe(exc: Exception) -> tuple[int, str, str, str]:
+    """(status, code, message, message_ko) of any exception; an unexpected one is logged."""
+    if isinstance(exc, errors.EchoBrainError):
+        return status_of(exc), exc.code, exc.message, exc.message_ko
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    return 500, "internal", "internal error; see the server log", INTERNAL_KO
 
 
 def describe_validation(exc: RequestValidationError) -> tuple[str, str]:
@@ -92,17 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 405, "method_not_allowed", "method not allowed", "허용되지 않는 메서드입니다."
             )
         if exc.status_code == 413:
-            return error_response(
-                413, "too_large", "the request body is over 1 MiB", "요청 본문이 1 MiB를 넘습니다."
-            )
+            return body_too_large()
         return error_response(exc.status_code, "http_error", str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
-        return error_response(
-            500,
-            "internal",
-            "internal error; see the server log",
-            "내부 오류입니다. 서버 로그를 보세요.",
-        )
+        return error_response(*describe(exc))

@@ -71,3 +71,15 @@ class NotFound(EchoBrainError):
     """The thing asked for does not exist."""
 
     code = "not_found"
+
+
+class PlanRejected(BadInput):
+    """The creation circuit's plan is unusable; the message says which rule it broke."""
+
+    code = "bad_plan"
+
+
+class ProjectWriteError(EchoBrainError):
+    """Writing a created project failed (disk full, permissions); nothing was left behind."""
+
+    code = "create_failed"

@@ -18,9 +18,9 @@ import struct
 import tempfile
 from collections.abc import Callable, Iterable
 
-from core.archive import Skipped
-from core.archive_read import PartRead
-from core.memory_index import MemoryIndex
+from core.memory.archive import Skipped
+from core.memory.index import MemoryIndex
+from core.memory.read import PartRead
 
 FTS_DDL = (
     "CREATE VIRTUAL TABLE lines_fts USING fts5("

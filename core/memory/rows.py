@@ -1,0 +1,104 @@
+"""Rows of the memory index: search hits, part records, how a part's lines are stored.
+
+Every indexed line has a rowid: its part's id shifted left by LINE_BITS, or-ed with its
+raw line number in the part file.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+from core.memory.lines import Line
+
+INDEX_CHARS = 2048
+LINE_BITS = 24
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One remembered line: where it is and what it says."""
+
+    day: str
+    part: int
+    line: int
+    text: str
+    path: str
+    speaker: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for /api/memory/search."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """What the index knows of one part file."""
+
+    id: int
+    path: str
+    day: str
+    part: int
+    size: int
+    mtime_ns: int
+    lines: int
+    headers: int
+    stats: str
+
+
+class Candidate(NamedTuple):
+    """A line read back from the index for ranking: its rowid, speaker and text."""
+
+    rowid: int
+    speaker: str | None
+    text: str
+
+
+def rowid_of(part_id: int, number: int) -> int:
+    """The FTS rowid of line `number` of part `part_id`."""
+    return (part_id << LINE_BITS) | number
+
+
+def part_id_of(rowid: int) -> int:
+    """The part id a rowid belongs to."""
+    return rowid >> LINE_BITS
+
+
+def number_of(rowid: int) -> int:
+    """The raw line number (1-based) a rowid names inside its part."""
+    return rowid & ((1 << LINE_BITS) - 1)
+
+
+def fts_text(text: str) -> str:
+    """At most INDEX_CHARS characters of a line go into the FTS index."""
+    return text if len(text) <= INDEX_CHARS else text[:INDEX_CHARS]
+
+
+def encode_lines(rows: list[Line]) -> tuple[str, bytes, str]:
+    """A part's clean lines as (body, raw line numbers, speaker runs)."""
+    body = "\n".join(line.text for line in rows)
+    numbers = array("I", [line.number for line in rows]).tobytes()
+    runs: list[list[Any]] = []
+    for line in rows:
+        if runs and runs[-1][0] == line.speaker:
+            runs[-1][1] += 1
+        else:
+            runs.append([line.speaker, 1])
+    return body, numbers, json.dumps(runs, ensure_ascii=False)
+
+
+def decode_lines(body: str, numbers: bytes, speakers: str) -> list[Line]:
+    """The inverse of encode_lines: the stored lines of one part."""
+    if not numbers:
+        return []
+    who: list[str | None] = []
+    for speaker, count in json.loads(speakers):
+        who.extend([speaker] * count)
+    return list(map(Line._make, zip(array("I", numbers), who, body.split("\n"), strict=True)))
+
+
+def candidates(part_id: int, lines: list[Line]) -> list[Candidate]:
+    """The lines of one part as ranking candidates."""
+    return [Candidate(rowid_of(part_id, n), speaker, text) for n, speaker, text in lines]
