@@ -30,10 +30,9 @@ from core.memory.rows import (
     candidates,
     decode_lines,
     encode_lines,
-    fts_text,
+    fts_rows,
     number_of,
     part_id_of,
-    rowid_of,
 )
 
 log = logging.getLogger(__name__)
@@ -142,12 +141,12 @@ class MemoryIndex:
                 (*values, part_id),
             )
         assert part_id is not None
-        fts_rows = [(rowid_of(part_id, line.number), fts_text(line.text)) for line in read.rows]
+        rows = fts_rows(part_id, read.rows)
         if fts_sink is not None:
-            fts_sink(fts_rows)
+            fts_sink(rows)
         else:
-            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", fts_rows)
-        return len(fts_rows)
+            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", rows)
+        return len(rows)
 
     def _delete_lines(self, conn: sqlite3.Connection, part_id: int) -> None:
         row = conn.execute(
@@ -157,7 +156,7 @@ class MemoryIndex:
             return
         conn.executemany(
             "INSERT INTO lines_fts(lines_fts, rowid, text) VALUES ('delete',?,?)",
-            [(rowid_of(part_id, line.number), fts_text(line.text)) for line in decode_lines(*row)],
+            fts_rows(part_id, decode_lines(*row)),
         )
 
     def drop_parts(self, conn: sqlite3.Connection, paths: Iterable[str]) -> None:
@@ -235,11 +234,13 @@ class MemoryIndex:
                 (*(ms.like_pattern(n) for n in needles), limit),
             ).fetchall()
         folded = [n.casefold() for n in needles]
-        rows = []
+        def holds_a_needle(_: int, text: str) -> bool:
+            return any(n in text.casefold() for n in folded)
+
+        rows: list[Candidate] = []
         for part_id, *stored in parts:
-            for line in reversed(candidates(part_id, decode_lines(*stored))):
-                if any(n in line.text.casefold() for n in folded):
-                    rows.append(line)
+            found = candidates(part_id, decode_lines(*stored), holds_a_needle)
+            rows.extend(reversed(list(found)))
         return rows[:limit]
 
     def _lines(self, rowids: list[int]) -> list[Candidate]:
@@ -253,9 +254,11 @@ class MemoryIndex:
                 f"SELECT id, body, numbers, speakers FROM parts WHERE id IN ({marks})",
                 sorted(wanted),
             ).fetchall()
+        asked = set(rowids)
         found: dict[int, Candidate] = {}
         for part_id, *stored in parts:
-            found.update((c.rowid, c) for c in candidates(part_id, decode_lines(*stored)))
+            lines = decode_lines(*stored)
+            found.update((c.rowid, c) for c in candidates(part_id, lines, lambda r, _: r in asked))
         return [found[rowid] for rowid in rowids if rowid in found]
 
     def _hits(self, rows: list[Candidate]) -> list[SearchHit]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 HEADER_RE = re.compile(r"(.{1,30}?)의 말:|(You|ChatGPT|Echo|Assistant) said:")
@@ -40,6 +42,35 @@ class Line(NamedTuple):
     text: str
 
 
+@dataclass(frozen=True)
+class PartLines:
+    """The kept lines of one part, column by column (the form the index stores).
+
+    Columns, not one object a line: a replay reads ~300,000 lines, and a `Line` is
+    built only where a line is handled alone (iterate to get them).
+    """
+
+    numbers: list[int] = field(default_factory=list)
+    speakers: list[str | None] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not len(self.numbers) == len(self.speakers) == len(self.texts):
+            raise ValueError("the columns of a part's lines differ in length")
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __iter__(self) -> Iterator[Line]:
+        return map(Line._make, zip(self.numbers, self.speakers, self.texts, strict=True))
+
+    def add(self, line: Line) -> None:
+        """Append one line."""
+        self.numbers.append(line.number)
+        self.speakers.append(line.speaker)
+        self.texts.append(line.text)
+
+
 def normalize(text: str) -> str:
     """Control characters dropped, then NFC.
 
@@ -49,18 +80,19 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", CONTROL_RE.sub("", text))
 
 
-def _clean(line: str) -> tuple[str, bool]:
-    """A normalized physical line stripped, and whether it is copy debris."""
-    line = line.strip()
-    return line, len(line) < _SHORT and line.casefold() in COPY_ARTEFACTS
+def _cleaned(lines: list[str]) -> list[str | None]:
+    """Normalized physical lines stripped; None for copy debris ('' stays '': a blank line)."""
+    return [
+        None if len(line) < _SHORT and line.casefold() in COPY_ARTEFACTS else line
+        for line in map(str.strip, lines)
+    ]
 
 
 def clean_line(raw: str | bytes) -> str | None:
     """One clean utterance, or None for a line to drop (empty, debris, only control chars)."""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    text, debris = _clean(normalize(raw))
-    return text if text and not debris else None
+    return _cleaned([normalize(raw)])[0] or None
 
 
 def parse_header(line: str) -> str | None:
@@ -72,36 +104,39 @@ def parse_header(line: str) -> str | None:
     return SPEAKER_NAMES.get(name.casefold(), name.casefold())
 
 
-def parse_lines(text: str) -> tuple[list[Line], int]:
+def parse_lines(text: str) -> tuple[PartLines, int]:
     """Every kept line of a part's text (see `clean_line`), and the header count."""
     raw_lines = normalize(text).split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()
-    kept: list[Line] = []
+    kept = PartLines()
+    numbers, speakers, texts = kept.numbers, kept.speakers, kept.texts
     speaker: str | None = None
     headers = 0
     pending_tag: Line | None = None
-    for number, raw in enumerate(raw_lines, 1):
-        line, debris = _clean(raw)
-        if debris:
+    for number, line in enumerate(_cleaned(raw_lines), 1):
+        if line is None:
             pending_tag = None  # a language tag right before copy debris is debris too
             continue
         if not line:
             continue
         if pending_tag is not None:
-            kept.append(pending_tag)
+            kept.add(pending_tag)
             pending_tag = None
         if line[0] == ESCAPE_MARK and (decoded := _unescape(line)) is not None:
-            kept.append(Line(number, speaker, decoded))
+            line = decoded
         elif line[-1] == ":" and (who := parse_header(line)) is not None:
             speaker = who
             headers += 1
+            continue
         elif len(line) < _SHORT and line.casefold() in LANG_TAGS:
             pending_tag = Line(number, speaker, line)
-        else:
-            kept.append(Line(number, speaker, line))
+            continue
+        numbers.append(number)
+        speakers.append(speaker)
+        texts.append(line)
     if pending_tag is not None:
-        kept.append(pending_tag)
+        kept.add(pending_tag)
     return kept, headers
 
 

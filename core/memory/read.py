@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.memory.archive import PartFile
-from core.memory.lines import Line, decode_part, parse_lines
+from core.memory.lines import PartLines, decode_part, parse_lines
 
 TERM_PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’…·—–→←✅「」『』《》〈〉"
 STOP_TERMS = frozenset(
@@ -29,7 +29,7 @@ class PartRead:
     part: int
     size: int
     mtime_ns: int
-    rows: list[Line]
+    rows: PartLines
     headers: int
     terms: dict[str, int]
     speakers: dict[str, int]
@@ -48,7 +48,7 @@ def part_from_bytes(part: PartFile, data: bytes, size: int, mtime_ns: int) -> Pa
     rows, headers = parse_lines(decode_part(data))
     return PartRead(
         part.rel, part.day, part.part, size, mtime_ns, rows, headers,
-        part_terms([line.text for line in rows]), count_speakers(rows),
+        part_terms(rows.texts), count_speakers(rows.speakers),
     )
 
 
@@ -68,10 +68,9 @@ def count_terms(texts: Iterable[str]) -> dict[str, int]:
     return dict(top)
 
 
-def count_speakers(rows: Iterable[Line]) -> dict[str, int]:
+def count_speakers(speakers: Iterable[str | None]) -> dict[str, int]:
     """Lines per speaker ('unknown' before the first header)."""
-    counts: dict[str, int] = {}
-    for line in rows:
-        key = line.speaker or "unknown"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+    counts: Counter[str] = Counter()
+    for speaker, n in Counter(speakers).items():
+        counts[speaker or "unknown"] += n
+    return dict(counts)

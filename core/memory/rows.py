@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from itertools import groupby
 from typing import Any, NamedTuple
 
-from core.memory.lines import Line
+from core.memory.lines import PartLines
 
 INDEX_CHARS = 2048
 LINE_BITS = 24
@@ -76,29 +78,34 @@ def fts_text(text: str) -> str:
     return text if len(text) <= INDEX_CHARS else text[:INDEX_CHARS]
 
 
-def encode_lines(rows: list[Line]) -> tuple[str, bytes, str]:
+def encode_lines(lines: PartLines) -> tuple[str, bytes, str]:
     """A part's clean lines as (body, raw line numbers, speaker runs)."""
-    body = "\n".join(line.text for line in rows)
-    numbers = array("I", [line.number for line in rows]).tobytes()
-    runs: list[list[Any]] = []
-    for line in rows:
-        if runs and runs[-1][0] == line.speaker:
-            runs[-1][1] += 1
-        else:
-            runs.append([line.speaker, 1])
-    return body, numbers, json.dumps(runs, ensure_ascii=False)
+    runs = [[speaker, len(list(run))] for speaker, run in groupby(lines.speakers)]
+    body = "\n".join(lines.texts)
+    return body, array("I", lines.numbers).tobytes(), json.dumps(runs, ensure_ascii=False)
 
 
-def decode_lines(body: str, numbers: bytes, speakers: str) -> list[Line]:
+def decode_lines(body: str, numbers: bytes, speakers: str) -> PartLines:
     """The inverse of encode_lines: the stored lines of one part."""
     if not numbers:
-        return []
+        return PartLines()
     who: list[str | None] = []
     for speaker, count in json.loads(speakers):
         who.extend([speaker] * count)
-    return list(map(Line._make, zip(array("I", numbers), who, body.split("\n"), strict=True)))
+    return PartLines(array("I", numbers).tolist(), who, body.split("\n"))
 
 
-def candidates(part_id: int, lines: list[Line]) -> list[Candidate]:
-    """The lines of one part as ranking candidates."""
-    return [Candidate(rowid_of(part_id, n), speaker, text) for n, speaker, text in lines]
+def fts_rows(part_id: int, lines: PartLines) -> list[tuple[int, str]]:
+    """(rowid, indexed text) of every line of one part."""
+    base = rowid_of(part_id, 0)
+    return [(base + n, fts_text(text)) for n, text in zip(lines.numbers, lines.texts, strict=True)]
+
+
+def candidates(
+    part_id: int, lines: PartLines, keep: Callable[[int, str], bool]
+) -> Iterator[Candidate]:
+    """The lines of one part that `keep(rowid, text)` accepts, as ranking candidates."""
+    base = rowid_of(part_id, 0)
+    for n, speaker, text in zip(lines.numbers, lines.speakers, lines.texts, strict=True):
+        if keep(base + n, text):
+            yield Candidate(base + n, speaker, text)

@@ -55,7 +55,7 @@ def test_parse_lines_folds_headers_and_drops_copy_debris() -> None:
     )
     rows, headers = parse_lines(text)
     assert headers == 3
-    assert rows == [
+    assert list(rows) == [
         (1, None, "서문"),
         (3, "origin", "이거 실행해"),
         (6, "chatgpt", "좋아, 오리진."),
@@ -70,7 +70,7 @@ def test_parse_lines_handles_crlf_bom_and_invalid_utf8() -> None:
     data = b"\xef\xbb\xbf\xeb\x82\x98\xec\x9d\x98 \xeb\xa7\x90:\r\nok \xff line\r\n\r\nlast"
     rows, headers = parse_lines(decode_part(data))
     assert headers == 1
-    assert rows == [(2, "origin", "ok \ufffd line"), (4, "origin", "last")]
+    assert list(rows) == [(2, "origin", "ok \ufffd line"), (4, "origin", "last")]
 
 
 def test_seed_sample_parses_with_speakers_and_without_debris() -> None:
@@ -93,7 +93,7 @@ def test_escape_round_trips_every_line(text: str) -> None:
     assert "\n" not in physical
     rows, headers = parse_lines(f"{ORIGIN_HEADER}\n{physical}\n")
     assert headers == 1
-    assert rows == [(2, "origin", text)]
+    assert list(rows) == [(2, "origin", text)]
 
 
 def test_turn_lines_keep_a_multiline_text() -> None:
