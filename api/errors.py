@@ -13,6 +13,7 @@ from core import errors
 
 log = logging.getLogger(__name__)
 INTERNAL_KO = "내부 오류입니다. 서버 로그를 보세요."
+BAD_JSON = ("the body is not valid JSON (UTF-8)", "요청 본문이 올바른 JSON(UTF-8)이 아닙니다.")
 
 STATUS: dict[type[errors.EchoBrainError], int] = {
     errors.BadInput: 422,
@@ -77,7 +78,7 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, str]:
     problems = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            return ("the body is not valid JSON", "요청 본문이 올바른 JSON이 아닙니다.")
+            return BAD_JSON
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
         problems.append(f"{where}: {err.get('msg', 'invalid')}")
     detail = "; ".join(problems) or "invalid request"
@@ -100,6 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8)
+            return error_response(422, "bad_input", *BAD_JSON)
         if exc.status_code == 404:
             return error_response(404, "not_found", "no such route", "없는 경로입니다.")
         if exc.status_code == 405:
