@@ -24,6 +24,9 @@ from pathlib import Path
 from core.memory import search as ms
 from core.memory.read import PartRead
 from core.memory.rows import (
+    PART_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
     Candidate,
     PartRow,
     SearchHit,
@@ -38,22 +41,8 @@ from core.memory.rows import (
 log = logging.getLogger(__name__)
 
 DB_NAME = ".echo_index.sqlite3"
-SCHEMA_VERSION = 2
 CANDIDATES = 2000
-PART_COLUMNS = "id, path, day, part, size, mtime_ns, lines, headers, stats"
 FtsSink = Callable[[list[tuple[int, str]]], None]
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS parts(
-    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, day TEXT NOT NULL, part INTEGER NOT NULL,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, lines INTEGER NOT NULL,
-    headers INTEGER NOT NULL, stats TEXT NOT NULL,
-    body TEXT NOT NULL, numbers BLOB NOT NULL, speakers TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(
-    text, tokenize='trigram', content='', detail=none, columnsize=0);
-CREATE TABLE IF NOT EXISTS turns(
-    key TEXT PRIMARY KEY, path TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-    digest TEXT NOT NULL, done INTEGER NOT NULL);
-"""
 
 
 class MemoryIndex:

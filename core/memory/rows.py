@@ -1,4 +1,4 @@
-"""Rows of the memory index: search hits, part records, how a part's lines are stored.
+"""Rows of the memory index: its tables, search hits, part records, how lines are stored.
 
 Every indexed line has a rowid: its part's id shifted left by LINE_BITS, or-ed with its
 raw line number in the part file.
@@ -17,6 +17,20 @@ from core.memory.lines import PartLines
 
 INDEX_CHARS = 2048
 LINE_BITS = 24
+SCHEMA_VERSION = 2
+PART_COLUMNS = "id, path, day, part, size, mtime_ns, lines, headers, stats"
+FTS_TABLE = "lines_fts USING fts5(text, tokenize='trigram', content='', detail=none, columnsize=0)"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS parts(
+    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, day TEXT NOT NULL, part INTEGER NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, lines INTEGER NOT NULL,
+    headers INTEGER NOT NULL, stats TEXT NOT NULL,
+    body TEXT NOT NULL, numbers BLOB NOT NULL, speakers TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE};
+CREATE TABLE IF NOT EXISTS turns(
+    key TEXT PRIMARY KEY, path TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+    digest TEXT NOT NULL, done INTEGER NOT NULL);
+"""
 
 
 @dataclass(frozen=True)
