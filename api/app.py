@@ -16,12 +16,13 @@ from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import ask, health, memory, openai, ui
 from api.routes import metrics as metrics_route
+from api.schemas import error_responses
 from core.boot_memory_loop import ReplayStatus, start_replay
 from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
 from core.identity import load_manifests
+from core.memory.index import MemoryIndex
 from core.memory_core import MemoryStore
-from core.memory_index import MemoryIndex
 from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings
 
@@ -94,13 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: app.state.metrics)
-    for router in (
-        health.router,
-        ask.router,
-        openai.router,
-        memory.router,
-        metrics_route.router,
-        ui.router,
-    ):
+    for router in (health.router, ask.router, memory.router, metrics_route.router, ui.router):
         app.include_router(router)
+    openai_errors = error_responses(401, 403, 404, 413, 422, 429, 503, 507)
+    app.include_router(openai.router, responses=openai_errors)
+    app.mount("/ui", ui.static_files(), name="ui-files")
     return app

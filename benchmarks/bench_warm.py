@@ -27,13 +27,13 @@ from typing import Any
 import httpx
 
 from benchmarks.common import DEMO_MODEL, REPO, machine, write_section
+from benchmarks.harness import run_server
 from core.circuits import cpu_count
 from core.context import build_messages
 from core.identity import load_manifests
-from core.memory_index import MemoryIndex
+from core.memory.index import MemoryIndex
 from core.settings import CIRCUIT_NAMES
 from llm.personas import PERSONAS
-from tests.e2e_server import run_server
 
 PROMPTS = (  # each runs to MAX_TOKENS, so every answer decodes the same number of tokens
     "Tell me a long story about the sea and a lighthouse.",

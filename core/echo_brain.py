@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core import creator, identity, merge
+from core import creation as creator
+from core import identity, merge
 from core.context import MemoryLine, TokenCounter, build_messages, estimate_tokens
 from core.errors import BadInput, CircuitBusy, NotReady, PromptTooLong
 from core.identity import Manifest

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from core.archive import ECHO_HEADER, ORIGIN_HEADER, Skipped, iter_days
-from core.archive_read import TERM_SAMPLE
+from core.fsio import atomic_write
 from core.identity import load_manifests
-from core.memory_index import DB_NAME, MemoryIndex
-from core.memory_rows import INDEX_CHARS
+from core.memory.archive import Skipped, order_days
+from core.memory.index import DB_NAME, MemoryIndex
+from core.memory.lines import ECHO_HEADER, ORIGIN_HEADER
+from core.memory.read import TERM_SAMPLE
+from core.memory.rows import INDEX_CHARS
 
 INSIGHT_NAME = "insight.json"
 TOP_TERMS = 30
@@ -28,7 +29,7 @@ def build_insight(
 ) -> dict[str, Any]:
     """The insight document from the index's part table, the skips and the manifests."""
     rows = sorted(index.known_parts().values(), key=lambda r: (int(r.day[3:]), r.day, r.path))
-    days = iter_days(rows)  # type: ignore[arg-type]
+    days = order_days(row.day for row in rows)
     lines_per_day: dict[str, int] = dict.fromkeys(days, 0)
     terms: Counter[str] = Counter()
     speakers: Counter[str] = Counter()
@@ -82,18 +83,5 @@ def build_insight(
 def write_insight(memory_dir: Path, insight: dict[str, Any]) -> Path:
     """Write memory/insight.json atomically: temporary file, fsync, rename, fsync the folder."""
     target = memory_dir / INSIGHT_NAME
-    temp = memory_dir / f".{INSIGHT_NAME}.{os.getpid()}.tmp"
-    data = json.dumps(insight, ensure_ascii=False, indent=2).encode("utf-8")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, target)
-    dir_fd = os.open(memory_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(target, json.dumps(insight, ensure_ascii=False, indent=2).encode("utf-8"))
     return target

@@ -1,28 +1,16 @@
-"""The `echo-brain` typer app: serve and ask here; replay and the deploy commands registered."""
+"""The `echo-brain` typer app: serve, ask and replay here; the deploy commands registered."""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from core.errors import ConfigError
-from core.settings import Settings, load_settings
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def settings_or_exit() -> Settings:
-    """Load the settings or exit 2 with the message that names the bad variable."""
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        err_console.print(f"[red]{exc.message}[/red]\n{exc.message_ko}")
-        raise typer.Exit(2) from None
+from cli.common import console, err_console, settings_or_exit
+from cli.replay import run_replay
 
 
 def serve(
@@ -91,6 +79,20 @@ def ask(
     raise typer.Exit(0 if response.is_success else 1)
 
 
+def replay(
+    memory_dir: Annotated[
+        Path | None, typer.Option("--memory-dir", help="The archive (default ECHO_MEMORY_DIR)")
+    ] = None,
+    manifest_dir: Annotated[
+        Path | None,
+        typer.Option("--manifest-dir", help="Declarations (default ECHO_MANIFEST_DIR)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print insight.json to stdout")] = False,
+) -> None:
+    """Replay the memory archive into the search index / 기억 아카이브를 복기해 색인합니다."""
+    raise typer.Exit(run_replay(memory_dir, manifest_dir, as_json))
+
+
 def build_app(argv: list[str]) -> typer.Typer:
     """The typer app. `replay` is timed at boot, so it skips the heavier deploy imports."""
     app = typer.Typer(
@@ -101,15 +103,11 @@ def build_app(argv: list[str]) -> typer.Typer:
     )
     app.command()(serve)
     app.command()(ask)
-    from core import memory_commands
-
-    memory_commands.register(app)
+    app.command("replay")(replay)
     if not argv[1:2] == ["replay"]:
-        from core.deploy import commands as deploy_commands
+        from cli import dashboard, deploy, train
 
-        deploy_commands.register(app)
-        from cli import dashboard, train
-
+        deploy.register(app)
         train.register(app)
         dashboard.register(app)
     return app

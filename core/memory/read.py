@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.archive import PartFile, decode_part, parse_lines
+from core.memory.archive import PartFile
+from core.memory.lines import PartLines, decode_part, parse_lines
 
 TERM_PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’…·—–→←✅「」『』《》〈〉"
 STOP_TERMS = frozenset(
@@ -28,7 +29,7 @@ class PartRead:
     part: int
     size: int
     mtime_ns: int
-    rows: list[tuple[int, str | None, str]]
+    rows: PartLines
     headers: int
     terms: dict[str, int]
     speakers: dict[str, int]
@@ -47,7 +48,7 @@ def part_from_bytes(part: PartFile, data: bytes, size: int, mtime_ns: int) -> Pa
     rows, headers = parse_lines(decode_part(data))
     return PartRead(
         part.rel, part.day, part.part, size, mtime_ns, rows, headers,
-        part_terms([row[2] for row in rows]), count_speakers(rows),
+        part_terms(rows.texts), count_speakers(rows.speakers),
     )
 
 
@@ -67,10 +68,9 @@ def count_terms(texts: Iterable[str]) -> dict[str, int]:
     return dict(top)
 
 
-def count_speakers(rows: Iterable[tuple[int, str | None, str]]) -> dict[str, int]:
+def count_speakers(speakers: Iterable[str | None]) -> dict[str, int]:
     """Lines per speaker ('unknown' before the first header)."""
-    counts: dict[str, int] = {}
-    for _, speaker, _ in rows:
-        key = speaker or "unknown"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+    counts: Counter[str] = Counter()
+    for speaker, n in Counter(speakers).items():
+        counts[speaker or "unknown"] += n
+    return dict(counts)

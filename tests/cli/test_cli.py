@@ -48,3 +48,28 @@ def test_ask_talks_to_a_real_server(tmp_path: Path) -> None:
         assert refused.returncode == 1 and "403" in refused.stderr
     gone = cli("ask", "hello", "--url", server.url)
     assert gone.returncode == 1 and "cannot reach" in gone.stderr
+
+
+def test_replay_fast_path_loads_neither_typer_rich_nor_pydantic(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    (memory / "day0101").mkdir(parents=True)
+    (memory / "day0101" / "part1.txt").write_text("나의 말:\n빠른 길\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        f"sys.argv = ['echo-brain', 'replay', '--memory-dir', {str(memory)!r}, "
+        f"'--manifest-dir', {str(REPO / 'manifest')!r}, '--json']\n"
+        "import cli\n"
+        "try:\n"
+        "    cli.main()\n"
+        "except SystemExit as exc:\n"
+        "    loaded = sorted(m for m in ('typer', 'rich', 'pydantic') if m in sys.modules)\n"
+        "    sys.stderr.write(f'EXIT {exc.code} LOADED {loaded}')\n"
+    )
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert json.loads(done.stdout)["lines"] == 1
+    assert done.stderr.endswith("EXIT 0 LOADED []"), done.stderr

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import BadInput
+from core.errors import PlanRejected
 
 # Kept flat and small so a 135M model can follow it as a llama.cpp response_format schema.
 PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}){0,3}$"
@@ -56,12 +56,6 @@ README = "README.md"
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f\\:%*?\"<>|]")
 _INVISIBLE = ("Zl", "Zp")
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
-
-
-class PlanRejected(BadInput):
-    """The creation circuit's plan is unusable; the message says which rule it broke."""
-
-    code = "bad_plan"
 
 
 @dataclass(frozen=True)
@@ -243,8 +237,3 @@ def parse_plan(raw: str | dict[str, Any]) -> Plan:
         files=files,
         readme=readme,
     )
-
-
-def validate_plan(raw: str | dict[str, Any]) -> list[PlannedFile]:
-    """The validated files of a plan; raise PlanRejected (a BadInput) when it is unusable."""
-    return parse_plan(raw).files

@@ -1,6 +1,6 @@
 """Project creation (만들어줘): the creation circuit plans, the echo writes atomically.
 
-`create_project` asks a planner for a file plan (see `core.creator_plan`), writes
+`create_project` asks a planner for a file plan (see `core.creation.plan`), writes
 `README.md`, the planned files and `structure.json` into a temporary folder
 inside `origin/projects/`, and renames it into place: a project is either whole
 or absent. An unusable plan (or no planner, or a planner that fails) gives the
@@ -11,44 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.creator_plan import (
-    PLAN_SCHEMA,
-    Plan,
-    PlannedFile,
-    PlanRejected,
-    parse_plan,
-    validate_plan,
-)
-from core.creator_write import STRUCTURE, projects_root, refuse_existing, write_project
-
-__all__ = [
-    "PLAN_SCHEMA",
-    "Planner",
-    "PlannedFile",
-    "PlanRejected",
-    "ProjectResult",
-    "create_project",
-    "is_creation_command",
-    "planner_prompt",
-    "slugify",
-    "validate_plan",
-]
+from core.creation.command import command_text, planner_prompt, slugify
+from core.creation.plan import PLAN_SCHEMA, Plan, PlannedFile, parse_plan
+from core.creation.write import STRUCTURE, prepare_folder, write_project
+from core.errors import PlanRejected
 
 logger = logging.getLogger(__name__)
 
 Planner = Callable[[str, dict[str, Any]], Awaitable[str]]
 
-_CREATE_PREFIX = re.compile(r"^\s*create project\s*:", re.IGNORECASE)
-_MAKE_IT = re.compile(r"만들어\s*줘")
-_SLUG_KEEP = re.compile(r"[^a-z0-9\uac00-\ud7a3\u1100-\u11ff\u3131-\u318e]+")
-_SLUG_MAX_BYTES = 200
 _REPLY_FILES = 20
 
 
@@ -65,39 +41,6 @@ class ProjectResult:
     def as_dict(self) -> dict[str, Any]:
         """The `project` object of the /api/ask answer."""
         return {"name": self.name, "path": self.path, "files": list(self.files)}
-
-
-def is_creation_command(prompt: str) -> bool:
-    """True for a prompt containing 만들어줘 or starting with 'create project:'."""
-    text = unicodedata.normalize("NFC", prompt)
-    return bool(_MAKE_IT.search(text) or _CREATE_PREFIX.match(text))
-
-
-def command_text(prompt: str) -> str:
-    """The request itself: the prompt without the command words."""
-    text = _CREATE_PREFIX.sub("", unicodedata.normalize("NFC", prompt), count=1)
-    return " ".join(_MAKE_IT.sub(" ", text).split())
-
-
-def slugify(prompt: str, max_len: int = 48) -> str:
-    """A folder name from a prompt or name: Hangul and ASCII letters/digits, '-', bounded."""
-    text = unicodedata.normalize("NFC", command_text(prompt)).lower()
-    slug = _SLUG_KEEP.sub("-", text).strip("-")
-    slug = slug[: max(1, max_len)].strip("-")
-    while len(slug.encode("utf-8")) > _SLUG_MAX_BYTES:
-        slug = slug[:-1].strip("-")
-    return slug if slug not in ("", ".", "..") else "project"
-
-
-def planner_prompt(prompt: str) -> str:
-    """The instruction the creation circuit gets for a creation command."""
-    return (
-        "Plan a small software project for the request below. Answer with JSON only: "
-        '{"name": short name, "description": one paragraph, '
-        '"files": [{"path": relative path like "main.py", "content": full file text}]}. '
-        "Use relative paths only, at most a few files.\n"
-        f"Request: {command_text(prompt) or prompt}"
-    )
 
 
 def _scaffold_files(slug: str, title: str) -> list[PlannedFile]:
@@ -172,8 +115,7 @@ async def create_project(
 ) -> ProjectResult:
     """Plan, validate and atomically write origin/projects/<slug>/ (Conflict if it exists)."""
     slug = slugify(name) if name and name.strip() else slugify(prompt)
-    projects = projects_root(origin_dir)
-    refuse_existing(projects, slug)  # before spending model time
+    projects = await asyncio.to_thread(prepare_folder, origin_dir, slug)  # before model time
     outcome = await _ask_planner(prompt, planner, timeout_s)
     why = outcome if isinstance(outcome, PlanRejected) else None
     clean = redact or (lambda text: text)

@@ -1,7 +1,7 @@
 """A real writer process for the multi-process and kill -9 tests.
 
-    memory_writer.py NAME COUNT [--key]   save COUNT turns, print "ACK NAME i path" after each
-    memory_writer.py replay               run the replay once, print the insight's line count
+    writer.py NAME COUNT [--key]   save COUNT turns, print "ACK NAME i path" after each
+    writer.py replay               run the replay once, print the insight's line count
 """
 
 from __future__ import annotations

@@ -18,14 +18,11 @@ import struct
 import tempfile
 from collections.abc import Callable, Iterable
 
-from core.archive import Skipped
-from core.archive_read import PartRead
-from core.memory_index import MemoryIndex
+from core.memory.archive import Skipped
+from core.memory.index import MemoryIndex
+from core.memory.read import PartRead
+from core.memory.rows import FTS_TABLE
 
-FTS_DDL = (
-    "CREATE VIRTUAL TABLE lines_fts USING fts5("
-    "text, tokenize='trigram', content='', detail=none, columnsize=0)"
-)
 log = logging.getLogger(__name__)
 HASHSIZE = 64 * 1024 * 1024
 SHADOW_TABLES = ("lines_fts_data", "lines_fts_idx")
@@ -101,7 +98,7 @@ def _build(path: str, read_fd: int) -> None:
     conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-131072")
-    conn.execute(FTS_DDL)
+    conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE}")
     conn.execute("INSERT INTO lines_fts(lines_fts, rank) VALUES ('hashsize', ?)", (HASHSIZE,))
     conn.execute("BEGIN")
     with os.fdopen(read_fd, "rb", buffering=1 << 20) as pipe:

@@ -1,6 +1,6 @@
 """The atomic write of a created project: temp folder inside origin/projects, then rename.
 
-Paths reaching here were validated by `core.creator_plan`; this module still
+Paths reaching here were validated by `core.creation.plan`; this module still
 never follows a symlink, never creates one, and checks that every file it
 wrote lies inside the project folder before the rename makes it visible.
 """
@@ -18,18 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import Conflict, EchoBrainError, Forbidden
+from core.errors import Conflict, Forbidden, ProjectWriteError
+from core.fsio import create_new, fsync_dir
 
 STRUCTURE = "structure.json"
 TMP_PREFIX = ".tmp-"
 _RENAME_LOCK = threading.Lock()
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-class ProjectWriteError(EchoBrainError):
-    """Writing the project failed (disk full, permissions); nothing was left behind."""
-
-    code = "create_failed"
 
 
 def projects_root(origin_dir: Path) -> Path:
@@ -66,6 +60,13 @@ def refuse_existing(projects: Path, slug: str) -> None:
         raise _conflict(slug)
 
 
+def prepare_folder(origin_dir: Path, slug: str) -> Path:
+    """origin/projects/ ready for a project named `slug` (Conflict if the name is taken)."""
+    projects = projects_root(origin_dir)
+    refuse_existing(projects, slug)
+    return projects
+
+
 def _write_error(exc: OSError) -> ProjectWriteError:
     reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
     return ProjectWriteError(
@@ -76,28 +77,13 @@ def _write_error(exc: OSError) -> ProjectWriteError:
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_file(root: Path, rel: str, data: bytes) -> None:
     """Create one new file under root (never through a symlink, never over an existing file)."""
     target = root.joinpath(*rel.split("/"))
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.parent.resolve().is_relative_to(root.resolve()):
         raise OSError(errno.EXDEV, f"{rel!r} leaves the project folder")
-    fd = os.open(target, _FILE_FLAGS, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    create_new(target, data)
 
 
 def _files_on_disk(root: Path) -> list[str]:
@@ -156,7 +142,7 @@ def write_project(
         files = _files_on_disk(tmp)
         if set(files) != {*contents, STRUCTURE}:
             raise OSError(errno.EIO, "the files on disk differ from the plan")
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         _rename_into_place(tmp, projects / slug, slug)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -165,7 +151,7 @@ def write_project(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     try:
-        _fsync_dir(projects)
+        fsync_dir(projects)
     except OSError:
         pass  # the project is in place; only the rename's durability is best effort
     return files

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from core.memory.rows import Candidate
+
 MAX_TRIGRAMS = 16
 MAX_TERMS = 10
 WORD_RE = re.compile(r"\w+")
@@ -66,27 +68,23 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def rank_phrase(
-    rows: list[tuple[int, str | None, str]], phrase: str, k: int
-) -> list[tuple[int, str | None, str]]:
+def rank_phrase(rows: list[Candidate], phrase: str, k: int) -> list[Candidate]:
     """Rows that really contain the phrase, most occurrences and shortest first, then newest."""
     needle = phrase.casefold()
     scored = []
     for row in rows:
-        count = row[2].casefold().count(needle)
+        count = row.text.casefold().count(needle)
         if count:
-            scored.append((-count / math.log2(len(row[2]) + 2), -row[0], row))
+            scored.append((-count / math.log2(len(row.text) + 2), -row.rowid, row))
     scored.sort(key=lambda s: (s[0], s[1]))
     return [s[2] for s in scored[:k]]
 
 
-def rank_terms(
-    rows: list[tuple[int, str | None, str]], terms: list[str], total: int, k: int
-) -> list[tuple[int, str | None, str]]:
+def rank_terms(rows: list[Candidate], terms: list[str], total: int, k: int) -> list[Candidate]:
     """BM25 over the candidate rows for the OR of `terms`; best first, newest on ties."""
     if not rows:
         return []
-    folded = [(row, row[2].casefold()) for row in rows]
+    folded = [(row, row.text.casefold()) for row in rows]
     avg = sum(len(text) for _, text in folded) / len(folded) or 1.0
     df = {t: sum(1 for _, text in folded if t in text) for t in terms}
     idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in df.items() if n}
@@ -99,6 +97,6 @@ def rank_terms(
             if tf:
                 score += weight * tf * 2.2 / (tf + norm)
         if score > 0:
-            scored.append((-score, -row[0], row))
+            scored.append((-score, -row.rowid, row))
     scored.sort(key=lambda s: (s[0], s[1]))
     return [s[2] for s in scored[:k]]

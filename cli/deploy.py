@@ -8,38 +8,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 from tqdm import tqdm
 
+from cli.common import console, err_console, report, settings_or_exit
 from core.deploy import fetch
 from core.deploy import zip as deploy_zip
 from core.deploy.models import ModelEntry, load_models_manifest, resolve_circuits
 from core.deploy.plan import GIB, VramPlan, build_plan
 from core.deploy.scan import run_scan
 from core.errors import ConfigError, EchoBrainError
-from core.settings import Settings, load_settings
+from core.settings import load_settings
 
-console = Console()
-err_console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout")]
 
 
 def _report(exc: EchoBrainError) -> None:
-    err_console.print(f"[red]{exc.message}[/red]\n{exc.message_ko}", highlight=False)
+    report(exc.message, exc.message_ko)
 
 
 def _fail(exc: EchoBrainError, code: int = 1) -> typer.Exit:
     _report(exc)
     return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise _fail(exc, 2) from None
 
 
 def _emit_json(doc: object) -> None:
@@ -78,7 +69,7 @@ def fetch_models(
     manifest: Annotated[Path | None, typer.Option(help="models.toml to read")] = None,
 ) -> None:
     """Download the configured models into ECHO_MODELS_DIR / 설정된 모델을 내려받습니다."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         models = load_models_manifest(manifest)
     except ConfigError as exc:
@@ -179,7 +170,7 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """VRAM budget of the configured models from their GGUF headers / VRAM 예산을 계산합니다."""
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         models = load_models_manifest()
     except ConfigError:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import random
 import re
 import signal
+import sqlite3
 import time
+from contextlib import closing
 from itertools import groupby
 from pathlib import Path
 
 import pytest
 
 from core.boot_memory_loop import replay_archive
+from core.memory.index import MemoryIndex
+from core.memory.rows import decode_lines
 from core.memory_core import MemoryStore, SaveResult
-from core.memory_index import MemoryIndex
 from core.settings import Settings, load_settings
-from tests.core.memory_support import start_writer
+from tests.core.memory.support import start_writer
 
 WEIRD = [
     ("첫 줄\n둘째 줄\n셋째", "답 하나\n\n  들여쓴 코드()\n끝\n"),
@@ -33,8 +36,11 @@ def all_parts(root: Path) -> list[Path]:
 
 def turns_of(index: MemoryIndex, rels: list[str]) -> list[tuple[str | None, str]]:
     """(speaker, text) runs read back from the index, parts in order."""
-    hits = [h for rel in rels for h in index.part_lines(rel)]
-    return [(s, "\n".join(h.text for h in run)) for s, run in groupby(hits, lambda h: h.speaker)]
+    query = "SELECT body, numbers, speakers FROM parts WHERE path=?"
+    with closing(sqlite3.connect(index.db_path)) as conn:
+        stored = [conn.execute(query, (rel,)).fetchone() for rel in rels]
+    lines = [line for row in stored for line in decode_lines(*row)]
+    return [(s, "\n".join(x.text for x in run)) for s, run in groupby(lines, lambda x: x.speaker)]
 
 
 def test_multiline_turns_round_trip_exactly_through_the_replay(settings: Settings) -> None:

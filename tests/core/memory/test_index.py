@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from core import boot_memory_loop
 from core.boot_memory_loop import replay_archive
-from core.memory_index import MemoryIndex, SearchHit
-from core.memory_search import phrase_match
+from core.memory import replay
+from core.memory.index import MemoryIndex
+from core.memory.rows import SearchHit
+from core.memory.search import phrase_match
 from core.settings import Settings
-from tests.core.memory_support import start_writer
+from tests.core.memory.support import start_writer
 
 PART = "\n".join(
     [
@@ -124,13 +125,13 @@ def test_cold_build_on_two_cores_matches_the_inline_build(
     settings: Settings, write_part: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _big_archive(write_part)
-    monkeypatch.setattr(boot_memory_loop, "_can_fork", lambda: False)
+    monkeypatch.setattr(replay, "_can_fork", lambda: False)
     inline = replay_archive(settings.memory_dir, settings.manifest_dir)
     inline_rows = _rows(settings)
     hits = [h.as_dict() for h in MemoryIndex(settings.memory_dir).search("일 3번 파트의 7번째")]
     for db in settings.memory_dir.glob(".echo_index.sqlite3*"):
         db.unlink()
-    monkeypatch.setattr(boot_memory_loop, "_can_fork", lambda: True)
+    monkeypatch.setattr(replay, "_can_fork", lambda: True)
     forked = replay_archive(settings.memory_dir, settings.manifest_dir)
     assert forked["lines"] == inline["lines"] == 1200
     assert _rows(settings) == inline_rows

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-WRITER = Path(__file__).with_name("memory_writer.py")
+REPO = Path(__file__).resolve().parents[3]
+WRITER = Path(__file__).with_name("writer.py")
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -20,7 +20,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def start_writer(*args: str, **env: str) -> subprocess.Popen[str]:
-    """Start tests/core/memory_writer.py in a real process."""
+    """Start tests/core/memory/writer.py in a real process."""
     return subprocess.Popen(
         [sys.executable, str(WRITER), *args],
         stdout=subprocess.PIPE,

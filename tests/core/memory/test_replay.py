@@ -99,19 +99,16 @@ def test_start_replay_failure_lands_in_the_status(
 def test_replay_command_fast_path_and_typer(
     settings: Settings, write_part: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from core.memory_commands import fast_replay, register
+    from cli.app import build_app
+    from cli.replay import fast_replay
 
     write_part("day0401/part1.txt", "나의 말:\n명령으로 복기\n")
     args = ["--memory-dir", str(settings.memory_dir), "--manifest-dir", str(settings.manifest_dir)]
     assert fast_replay([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lines"] == 1
     assert fast_replay(["--help"]) is None and fast_replay(["--bogus"]) is None
-    app = typer.Typer()
-    app.callback()(lambda: None)
-    register(app)
-    result = CliRunner().invoke(app, ["replay", *args])
+    result = CliRunner().invoke(build_app(["echo-brain", "replay"]), ["replay", *args])
     assert result.exit_code == 0, result.output
     assert "lines / 줄" in result.output and "day0401" in result.output

@@ -1,6 +1,9 @@
-"""`echo-brain replay`: the boot replay alone, with a progress bar and a summary.
+"""`echo-brain replay` without typer: the fast path, and the run both paths share.
 
-Kept light on imports (no FastAPI, no llama): it is timed as a whole process.
+The replay runs at every boot and is timed as a whole process, so this module imports
+neither typer, rich nor pydantic: `replay --json` with both folders given loads none of
+them (a test holds it to that). rich comes in only to draw a bar, a summary or an error,
+pydantic only when a folder comes from the settings.
 """
 
 from __future__ import annotations
@@ -8,22 +11,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `replay` command to the echo-brain CLI."""
-    app.command("replay")(replay)
+from typing import Any
 
 
 def fast_replay(argv: list[str]) -> int | None:
-    """Run `replay [--memory-dir D] [--manifest-dir M] [--json]` without typer; None = not ours.
-
-    typer (which imports pydantic) costs more than a warm replay: cli/__init__.py's main()
-    calls this first for `replay`, and falls back to typer for --help or anything else.
-    """
+    """Run `replay [--memory-dir D] [--manifest-dir M] [--json]`; None = not ours (typer's)."""
     options: dict[str, str] = {}
     as_json = False
     args = list(argv)
@@ -36,30 +28,22 @@ def fast_replay(argv: list[str]) -> int | None:
             options[name] = value if eq else args.pop(0)
         else:
             return None
-    try:
-        replay(
-            Path(options["--memory-dir"]) if "--memory-dir" in options else None,
-            Path(options["--manifest-dir"]) if "--manifest-dir" in options else None,
-            as_json,
-        )
-    except typer.Exit as exc:
-        return exc.exit_code
-    return 0
+    memory_dir = options.get("--memory-dir")
+    manifest_dir = options.get("--manifest-dir")
+    return run_replay(
+        Path(memory_dir) if memory_dir else None, Path(manifest_dir) if manifest_dir else None,
+        as_json,
+    )
 
 
-def replay(
-    memory_dir: Annotated[
-        Path | None, typer.Option("--memory-dir", help="The archive (default ECHO_MEMORY_DIR)")
-    ] = None,
-    manifest_dir: Annotated[
-        Path | None,
-        typer.Option("--manifest-dir", help="Declarations (default ECHO_MANIFEST_DIR)"),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print insight.json to stdout")] = False,
-) -> None:
-    """Replay the memory archive into the search index / 기억 아카이브를 복기해 색인합니다."""
+def run_replay(memory_dir: Path | None, manifest_dir: Path | None, as_json: bool) -> int:
+    """Replay the archive, print insight.json (--json) or a summary; the exit code."""
     if memory_dir is None or manifest_dir is None:
-        memory_dir, manifest_dir = _configured_dirs(memory_dir, manifest_dir)
+        from cli.common import settings_or_exit
+
+        settings = settings_or_exit()
+        memory_dir = memory_dir or settings.memory_dir
+        manifest_dir = manifest_dir or settings.manifest_dir
     from core.boot_memory_loop import replay_archive
 
     try:
@@ -68,43 +52,26 @@ def replay(
         else:
             insight = _with_progress(memory_dir, manifest_dir)
     except Exception as exc:
-        _fail(f"replay failed: {exc}", f"복기에 실패했습니다: {exc}")
-        raise typer.Exit(1) from None
+        from cli.common import report
+
+        report(f"replay failed: {exc}", f"복기에 실패했습니다: {exc}")
+        return 1
     if as_json:
         sys.stdout.write(json.dumps(insight, ensure_ascii=False, indent=2) + "\n")
     else:
-        from rich.console import Console
-
-        _summary(insight, Console())
-
-
-def _fail(message: str, message_ko: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]{message}[/red]\n{message_ko}", markup=True)
-
-
-def _configured_dirs(memory_dir: Path | None, manifest_dir: Path | None) -> tuple[Path, Path]:
-    from core.errors import ConfigError
-    from core.settings import load_settings
-
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        _fail(exc.message, exc.message_ko)
-        raise typer.Exit(2) from None
-    return memory_dir or settings.memory_dir, manifest_dir or settings.manifest_dir
+        _summary(insight)
+    return 0
 
 
 def _with_progress(memory_dir: Path, manifest_dir: Path) -> dict[str, Any]:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from cli.common import err_console
     from core.boot_memory_loop import replay_archive
 
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("replaying parts / 복기 중", total=None)
 
         def step(done: int, total: int) -> None:
@@ -113,8 +80,10 @@ def _with_progress(memory_dir: Path, manifest_dir: Path) -> dict[str, Any]:
         return replay_archive(memory_dir, manifest_dir, progress=step)
 
 
-def _summary(insight: dict[str, Any], console: Any) -> None:
+def _summary(insight: dict[str, Any]) -> None:
     from rich.table import Table
+
+    from cli.common import console
 
     table = Table(title="memory replay / 기억 복기", show_header=True)
     table.add_column("what / 항목")

@@ -12,18 +12,15 @@ from typing import Any
 
 import pytest
 
-from core import creator_write
-from core.creator import (
-    PLAN_SCHEMA,
-    PlanRejected,
-    ProjectResult,
-    create_project,
-    is_creation_command,
-    slugify,
-    validate_plan,
-)
-from core.creator_write import ProjectWriteError
-from core.errors import BadInput, Conflict, Forbidden
+from core.creation import ProjectResult, create_project, is_creation_command, slugify
+from core.creation import write as creator_write
+from core.creation.plan import PLAN_SCHEMA, PlannedFile, parse_plan
+from core.errors import BadInput, Conflict, Forbidden, PlanRejected, ProjectWriteError
+
+
+def validate_plan(raw: str | dict[str, Any]) -> list[PlannedFile]:
+    """The validated files of a plan (PlanRejected when it is unusable)."""
+    return parse_plan(raw).files
 
 PROMPT = "파이썬 계산기 만들어줘"
 SLUG = "파이썬-계산기"
@@ -416,7 +413,7 @@ def test_tokens_are_never_written(tmp_path: Path) -> None:
 def test_small_model_quirks_are_salvaged_not_trusted() -> None:
     import re
 
-    from core.creator_plan import PATH_PATTERN
+    from core.creation.plan import PATH_PATTERN
 
     repeated = {"description": "d", "files": [{"path": "main.py", "content": "x = 1\n"}] * 3}
     assert [f.path for f in validate_plan(repeated)] == ["main.py"]

@@ -21,30 +21,28 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core import memory_search as ms
-from core.archive_read import PartRead
-from core.memory_rows import PartRow, SearchHit, decode_lines, encode_lines, fts_text
+from core.memory import search as ms
+from core.memory.read import PartRead
+from core.memory.rows import (
+    PART_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    Candidate,
+    PartRow,
+    SearchHit,
+    candidates,
+    decode_lines,
+    encode_lines,
+    fts_rows,
+    number_of,
+    part_id_of,
+)
 
 log = logging.getLogger(__name__)
 
 DB_NAME = ".echo_index.sqlite3"
-LINE_BITS = 24
-SCHEMA_VERSION = 2
 CANDIDATES = 2000
-PART_COLUMNS = "id, path, day, part, size, mtime_ns, lines, headers, stats"
 FtsSink = Callable[[list[tuple[int, str]]], None]
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS parts(
-    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, day TEXT NOT NULL, part INTEGER NOT NULL,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, lines INTEGER NOT NULL,
-    headers INTEGER NOT NULL, stats TEXT NOT NULL,
-    body TEXT NOT NULL, numbers BLOB NOT NULL, speakers TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(
-    text, tokenize='trigram', content='', detail=none, columnsize=0);
-CREATE TABLE IF NOT EXISTS turns(
-    key TEXT PRIMARY KEY, path TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-    digest TEXT NOT NULL, done INTEGER NOT NULL);
-"""
 
 
 class MemoryIndex:
@@ -132,13 +130,12 @@ class MemoryIndex:
                 (*values, part_id),
             )
         assert part_id is not None
-        base = part_id << LINE_BITS
-        fts_rows = [(base + number, fts_text(text)) for number, _, text in read.rows]
+        rows = fts_rows(part_id, read.rows)
         if fts_sink is not None:
-            fts_sink(fts_rows)
+            fts_sink(rows)
         else:
-            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", fts_rows)
-        return len(fts_rows)
+            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", rows)
+        return len(rows)
 
     def _delete_lines(self, conn: sqlite3.Connection, part_id: int) -> None:
         row = conn.execute(
@@ -146,10 +143,9 @@ class MemoryIndex:
         ).fetchone()
         if row is None:
             return
-        base = part_id << LINE_BITS
         conn.executemany(
             "INSERT INTO lines_fts(lines_fts, rowid, text) VALUES ('delete',?,?)",
-            [(base + number, fts_text(text)) for number, _, text in decode_lines(*row)],
+            fts_rows(part_id, decode_lines(*row)),
         )
 
     def drop_parts(self, conn: sqlite3.Connection, paths: Iterable[str]) -> None:
@@ -210,7 +206,7 @@ class MemoryIndex:
             log.warning("memory context lookup failed: %s", exc)
             return []
 
-    def _candidates(self, match: str) -> list[tuple[int, str | None, str]]:
+    def _candidates(self, match: str) -> list[Candidate]:
         with self._lock:
             found = self._db().execute(
                 "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
@@ -218,7 +214,7 @@ class MemoryIndex:
             ).fetchall()
         return self._lines([r[0] for r in found])
 
-    def _like(self, needles: list[str], limit: int) -> list[tuple[int, str | None, str]]:
+    def _like(self, needles: list[str], limit: int) -> list[Candidate]:
         where = " OR ".join("body LIKE ? ESCAPE '\\'" for _ in needles)
         with self._lock:
             parts = self._db().execute(
@@ -227,17 +223,18 @@ class MemoryIndex:
                 (*(ms.like_pattern(n) for n in needles), limit),
             ).fetchall()
         folded = [n.casefold() for n in needles]
-        rows = []
+        def holds_a_needle(_: int, text: str) -> bool:
+            return any(n in text.casefold() for n in folded)
+
+        rows: list[Candidate] = []
         for part_id, *stored in parts:
-            base = part_id << LINE_BITS
-            for number, speaker, text in reversed(decode_lines(*stored)):
-                if any(n in text.casefold() for n in folded):
-                    rows.append((base + number, speaker, text))
+            found = candidates(part_id, decode_lines(*stored), holds_a_needle)
+            rows.extend(reversed(list(found)))
         return rows[:limit]
 
-    def _lines(self, rowids: list[int]) -> list[tuple[int, str | None, str]]:
-        """(rowid, speaker, text) of some lines, in the order asked."""
-        wanted = {rowid >> LINE_BITS for rowid in rowids}
+    def _lines(self, rowids: list[int]) -> list[Candidate]:
+        """Some lines by rowid, in the order asked."""
+        wanted = {part_id_of(rowid) for rowid in rowids}
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
@@ -246,15 +243,15 @@ class MemoryIndex:
                 f"SELECT id, body, numbers, speakers FROM parts WHERE id IN ({marks})",
                 sorted(wanted),
             ).fetchall()
-        found: dict[int, tuple[int, str | None, str]] = {}
+        asked = set(rowids)
+        found: dict[int, Candidate] = {}
         for part_id, *stored in parts:
-            base = part_id << LINE_BITS
-            for number, speaker, text in decode_lines(*stored):
-                found[base + number] = (base + number, speaker, text)
+            lines = decode_lines(*stored)
+            found.update((c.rowid, c) for c in candidates(part_id, lines, lambda r, _: r in asked))
         return [found[rowid] for rowid in rowids if rowid in found]
 
-    def _hits(self, rows: list[tuple[int, str | None, str]]) -> list[SearchHit]:
-        ids = sorted({row[0] >> LINE_BITS for row in rows})
+    def _hits(self, rows: list[Candidate]) -> list[SearchHit]:
+        ids = sorted({part_id_of(row.rowid) for row in rows})
         if not ids:
             return []
         with self._lock:
@@ -265,22 +262,11 @@ class MemoryIndex:
             parts = {pid: (path, day, part) for pid, path, day, part in found.fetchall()}
         hits = []
         prefix = self.memory_dir.name
-        for rowid, speaker, text in rows:
-            path, day, part = parts[rowid >> LINE_BITS]
-            line = rowid & ((1 << LINE_BITS) - 1)
-            hits.append(SearchHit(day, part, line, text, f"{prefix}/{path}", speaker))
+        for row in rows:
+            path, day, part = parts[part_id_of(row.rowid)]
+            line = number_of(row.rowid)
+            hits.append(SearchHit(day, part, line, row.text, f"{prefix}/{path}", row.speaker))
         return hits
-
-    def part_lines(self, path: str) -> list[SearchHit]:
-        """Every indexed line of one part (path relative to the memory root), in order."""
-        with self._lock:
-            row = self._db().execute(
-                "SELECT id, body, numbers, speakers FROM parts WHERE path=?", (path,)
-            ).fetchone()
-        if row is None:
-            return []
-        base = row[0] << LINE_BITS
-        return self._hits([(base + n, s, t) for n, s, t in decode_lines(*row[1:])])
 
     def line_count(self) -> int:
         """How many clean lines the index holds."""
