@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -158,7 +158,7 @@ class LlamaBackend(Backend):
             stopping_criteria=rendered.stopping_criteria,
             **kwargs,
         )
-        yield from self._drain(chunks, gen)
+        yield from self._drain(chunks, gen, lambda choice: choice.get("text"))
 
     def _restore_best_prefix(self, tokens: list[int]) -> int:
         """Load the saved prefix state that shares most with `tokens`; return tokens reused."""
@@ -181,12 +181,15 @@ class LlamaBackend(Backend):
             kwargs["repeat_penalty"] = gen.repeat_penalty
         return kwargs
 
-    def _drain(self, chunks: Any, gen: Generation) -> Iterator[str]:
+    def _drain(
+        self, chunks: Any, gen: Generation, text_of: Callable[[dict[str, Any]], str | None]
+    ) -> Iterator[str]:
+        """Yield each chunk's text, counting tokens; stop at the next one once cancelled."""
         try:
             for chunk in chunks:
                 if gen.cancel.is_set():
                     break
-                text = chunk["choices"][0].get("text")
+                text = text_of(chunk["choices"][0])
                 if text:
                     gen.usage["completion_tokens"] = gen.usage.get("completion_tokens", 0) + 1
                     yield text
@@ -201,18 +204,7 @@ class LlamaBackend(Backend):
         if gen.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": gen.json_schema}
         chunks = self._llama.create_chat_completion(messages=gen.messages, stream=True, **kwargs)
-        try:
-            for chunk in chunks:
-                if gen.cancel.is_set():
-                    break
-                text = chunk["choices"][0].get("delta", {}).get("content")
-                if text:
-                    gen.usage["completion_tokens"] = gen.usage.get("completion_tokens", 0) + 1
-                    yield text
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        yield from self._drain(chunks, gen, lambda choice: choice.get("delta", {}).get("content"))
 
     def close(self) -> None:
         """Free the model and its context."""

@@ -48,3 +48,14 @@ class FakeBackend(Backend):
         finally:
             with self._lock:
                 self.active -= 1
+
+
+def alive(pid: int) -> bool:
+    """True while a process runs (a zombie waiting to be reaped counts as gone)."""
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -18,17 +18,12 @@ from api.app import create_app
 from core.settings import load_settings
 from llm import process_backend
 from tests.e2e_server import REPO, run_server
+from tests.fakes import alive
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", REPO / "models"))
 DEMO = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def worker_pids(url: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ from llm.backend import Generation, WorkerDied
 from llm.circuit import Circuit
 from llm.llama_backend import LlamaConfig
 from llm.process_backend import ProcessBackend, exit_reason
+from tests.fakes import alive
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,12 +43,6 @@ def crashing_python(tmp_path: Path) -> str:
     return str(script)
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_exit_reasons_name_the_signal() -> None:
