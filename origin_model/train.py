@@ -28,6 +28,7 @@ from origin_model.evaluate import evaluate
 from origin_model.export import ExportPaths, export_model, export_paths
 from origin_model.files import guarded_write, remove_stale_tmp, write_text_atomic
 from origin_model.model import Transformer
+from origin_model.optim import AdamW
 from origin_model.tokenizer import byte_lengths, load_tokenizer
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -45,7 +46,7 @@ class Run:
     out_dir: Path
     info: DataInfo
     model: Transformer
-    optimizer: torch.optim.Optimizer
+    optimizer: AdamW
     state: ckpt.RunState
     rng: np.random.Generator
     device: torch.device
@@ -77,13 +78,13 @@ def use_bf16(device: torch.device) -> bool:
     return bool(getattr(torch._C._cpu, "_is_amx_tile_supported", lambda: False)())
 
 
-def make_optimizer(model: Transformer, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: Transformer, config: TrainConfig) -> AdamW:
     """AdamW; weight decay on matrices only."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": other, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), eps=1e-8)
+    return AdamW(groups, lr=config.lr, betas=(0.9, 0.95), eps=1e-8)
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:

@@ -45,6 +45,7 @@ class TrainedRun:
 def train_env(models: Path, **extra: str) -> dict[str, str]:
     """A clean environment for a `python -m cli train` subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHO_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let torch's bytecode be cached after one run
     env.update({"ECHO_MODELS_DIR": str(models), "PYTHONPATH": str(REPO), "COLUMNS": "200"})
     env.update(extra)
     return env
