@@ -12,13 +12,13 @@ def test_the_origin_model_answers_as_the_self_circuit(trained: TrainedRun, tmp_p
     line = trained.stdout.rstrip("\n").splitlines()[-1]
     model = line.removeprefix("ECHO_SELF_MODEL=")
     env = {"ECHO_MODELS_DIR": str(trained.models), "ECHO_SELF_MODEL": model,
-           "ECHO_EMOTION_MODEL": "echo", "ECHO_CREATION_MODEL": "echo", "ECHO_MAX_TOKENS": "24",
-           }
+           "ECHO_EMOTION_MODEL": "echo", "ECHO_CREATION_MODEL": "echo", "ECHO_MAX_TOKENS": "24"}
     with run_server(tmp_path, **env) as server:
         ready = server.wait_ready()
         assert ready["circuits"]["self"]["backend"] == "llama:origin-nano.gguf"  # type: ignore[index]
+        prompt = "안녕, 오늘 뭐 했어? What did you do?"
         with server.client() as client:
-            doc = client.post("/api/ask", json={"prompt": "안녕, 오늘 뭐 했어? What did you do?"}).json()
+            doc = client.post("/api/ask", json={"prompt": prompt}).json()
     circuit = doc["circuits"]["self"]
     assert circuit["status"] == "ok", circuit
     assert circuit["text"].strip() and circuit["text"] == circuit["text"].lstrip()
