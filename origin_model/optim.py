@@ -64,5 +64,5 @@ class AdamW:
             for group, tensors in zip(mine, saved, strict=True):
                 for target, value in zip(group, tensors, strict=True):
                     target.copy_(value)
-        for group, lr in zip(self.param_groups, state["lr"], strict=True):
-            group["lr"] = lr
+        for param_group, lr in zip(self.param_groups, state["lr"], strict=True):
+            param_group["lr"] = lr

@@ -22,6 +22,7 @@ import torch
 
 from core.settings import Settings
 from origin_model import checkpoint as ckpt
+from origin_model import errors
 from origin_model.config import TrainConfig, model_config, parameter_count
 from origin_model.data import DataInfo, TokenStream, prepare, write_json
 from origin_model.evaluate import evaluate
@@ -106,7 +107,10 @@ def train(memory_dir: Path, out_dir: Path, settings: Settings, config: TrainConf
           on_event: Event = _ignore, stop: threading.Event | None = None) -> dict[str, Any]:
     """Train (or resume), checkpoint, export; the train.json summary. Raises TrainError."""
     run = _setup(memory_dir, out_dir, settings, config, on_event, stop or threading.Event())
+    first_step = run.state.step
     stopped = _loop(run)
+    if stopped == "interrupted" and run.state.step == first_step:
+        raise errors.interrupted()  # no new weights: keep the checkpoint and the export as they are
     return _finish(run, stopped)
 
 
@@ -203,21 +207,29 @@ def _loop(run: Run) -> str:
     return "done" if _finished(run) else "interrupted"
 
 
+def train_step(model: Transformer, optimizer: AdamW, batch: tuple[np.ndarray, np.ndarray],
+               device: torch.device, bf16: bool, grad_clip: float) -> float:
+    """One optimizer step on a batch (inputs, targets); the loss."""
+    ids = torch.from_numpy(batch[0]).to(device, non_blocking=True)
+    targets = torch.from_numpy(batch[1]).to(device, non_blocking=True)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss = model.loss(ids, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
+
+
 def _step(run: Run, stream: TokenStream) -> None:
     lr = learning_rate(run.config, run.state.step, progress_of(run.config, run.state))
     for group in run.optimizer.param_groups:
         group["lr"] = lr
-    x, y = stream.batch(run.rng, run.config.batch_size)
-    ids = torch.from_numpy(x).to(run.device, non_blocking=True)
-    targets = torch.from_numpy(y).to(run.device, non_blocking=True)
-    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.autocast):
-        loss = run.model.loss(ids, targets)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
-    run.optimizer.step()
-    run.optimizer.zero_grad(set_to_none=True)
+    batch = stream.batch(run.rng, run.config.batch_size)
+    loss = train_step(run.model, run.optimizer, batch, run.device, run.autocast,
+                      run.config.grad_clip)
     run.state.step += 1
-    run.losses.append(float(loss.item()))
+    run.losses.append(loss)
 
 
 def _step_doc(run: Run) -> dict[str, Any]:

@@ -15,8 +15,9 @@ import pytest
 from tests.origin_model.archive import make_archive
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = 12
-SMALL = ["--batch-size", "4", "--threads", "1"]  # short runs on a shared 2-core machine
+STEPS = 30
+BATCH = 8
+SMALL = ["--batch-size", str(BATCH), "--threads", "1"]  # short runs on a shared 2-core machine
 
 
 @dataclass(frozen=True)

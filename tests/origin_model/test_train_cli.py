@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from tests.origin_model.conftest import (
+    BATCH,
     SMALL,
     STEPS,
     TrainedRun,
@@ -80,7 +81,7 @@ def test_resume_continues_the_step_count_and_the_loss(trained: TrainedRun, tmp_p
                      "--resume", "--json", *SMALL)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["step"] == STEPS + 4 and summary["tokens_seen"] == (STEPS + 4) * 4 * 256
+    assert summary["step"] == STEPS + 4 and summary["tokens_seen"] == (STEPS + 4) * BATCH * 256
     after = metrics(out)
     assert after[: len(before)] == before
     new = after[len(before):]
