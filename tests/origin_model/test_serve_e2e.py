@@ -22,7 +22,8 @@ def test_the_origin_model_answers_as_the_self_circuit(trained: TrainedRun, tmp_p
         replies = []
         with server.client() as client:
             for prompt in PROMPTS:  # a 30-step model samples: one of three may be all newlines
-                circuit = client.post("/api/ask", json={"prompt": prompt}).json()["circuits"]["self"]
+                doc = client.post("/api/ask", json={"prompt": prompt}).json()
+                circuit = doc["circuits"]["self"]
                 assert circuit["status"] == "ok", circuit
                 replies.append(circuit["text"])
                 if circuit["text"]:
