@@ -43,6 +43,10 @@ NEVER_FILES = (".gitignore", ".gitattributes", ".env", ".env.*", "*.pyc", "*.pyo
 MEMORY_GENERATED = ("*.sqlite3", "*.sqlite", "*.db", "*-wal", "*-shm", "*-journal",
                     "insight.json", "insight.json.*", "*.lock", "*.tmp")
 ALLOWED = (".env.example",)
+# --with-origin-model: the exported origin model (never its checkpoint or token files)
+ORIGIN_MODEL_DIR = "models/origin"
+ORIGIN_MODEL_FILES = ("origin-*.gguf", "origin-*.pth", "origin-*.safetensors",
+                      "tokenizer.model", "train.json", "metrics.jsonl")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 MIN_TOKEN_SCAN = 8
 
@@ -116,9 +120,29 @@ def _walk(root: Path, top: str, with_contents: bool) -> list[str]:
     return names
 
 
-def intended_entries(root: Path, include_memory: bool = True) -> list[str]:
+def origin_model_entries(root: Path) -> list[str]:
+    """The exported origin model's files under models/origin/ (plain files only)."""
+    folder = root / ORIGIN_MODEL_DIR
+    if not folder.is_dir() or folder.is_symlink() or (root / "models").is_symlink():
+        return []
+    names = [f"{ORIGIN_MODEL_DIR}/{p.name}" for p in folder.iterdir()
+             if p.is_file() and not p.is_symlink()
+             and any(fnmatch.fnmatchcase(p.name, pat) for pat in ORIGIN_MODEL_FILES)]
+    return ["models/", f"{ORIGIN_MODEL_DIR}/", *names] if names else []
+
+
+def _is_origin_model(name: str) -> bool:
+    folder, _, last = name.rpartition("/")
+    if name in ("models/", f"{ORIGIN_MODEL_DIR}/"):
+        return True
+    return folder == ORIGIN_MODEL_DIR and any(fnmatch.fnmatchcase(last, p)
+                                              for p in ORIGIN_MODEL_FILES)
+
+
+def intended_entries(root: Path, include_memory: bool = True,
+                     with_origin_model: bool = False) -> list[str]:
     """Every archive path to write, sorted (folders end with '/')."""
-    names: list[str] = []
+    names: list[str] = origin_model_entries(root) if with_origin_model else []
     for top in INCLUDE_DIRS:
         path = root / top
         if top == "memory" or (path.is_dir() and not path.is_symlink()):
@@ -145,9 +169,9 @@ def _secrets(tokens: list[str]) -> list[bytes]:
 
 
 def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
-              tokens: list[str] | None = None) -> ZipReport:
+              tokens: list[str] | None = None, with_origin_model: bool = False) -> ZipReport:
     """Write dist/echo-brain-<version>.zip atomically, then check it; raise ZipError."""
-    names = intended_entries(root, include_memory)
+    names = intended_entries(root, include_memory, with_origin_model)
     secrets = _secrets(tokens or [])
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"echo-brain-{project_version(root)}.zip"
@@ -163,7 +187,7 @@ def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
                     )
                 zf.writestr(_zipinfo(name), data, compress_type=None if name.endswith("/")
                             else zipfile.ZIP_DEFLATED, compresslevel=9)
-        check_zip(tmp, names)
+        check_zip(tmp, names, allow_origin_model=with_origin_model)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -172,7 +196,7 @@ def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
     return ZipReport(target, target.stat().st_size, files, tuple(names))
 
 
-def check_zip(path: Path, expected: list[str]) -> None:
+def check_zip(path: Path, expected: list[str], allow_origin_model: bool = False) -> None:
     """Reopen the zip: CRCs good, exactly the intended entries, nothing forbidden."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -186,7 +210,8 @@ def check_zip(path: Path, expected: list[str]) -> None:
         problem = f"bad CRC in {bad}"
     elif names != expected:
         problem = "the entries differ from the intended list"
-    elif forbidden := [n for n in names if is_forbidden(n)]:
+    elif forbidden := [n for n in names if is_forbidden(n)
+                       and not (allow_origin_model and _is_origin_model(n))]:
         problem = f"forbidden entries {forbidden[:5]}"
     if problem:
         raise ZipError(f"The zip check failed: {problem}.", f"압축 파일 검사 실패: {problem}.")

@@ -131,3 +131,14 @@ def test_a_circuit_crashing_on_every_load_fails_and_the_others_answer(
         assert circuits["self"]["status"] == "unavailable"
         assert "SIGSEGV" in circuits["self"]["error"]
         assert circuits["emotion"]["status"] == "ok" and circuits["creation"]["status"] == "ok"
+
+
+def test_a_normal_shutdown_stops_every_worker(tmp_path: Path) -> None:
+    with run_server(tmp_path, ECHO_EMOTION_MODEL="echo", ECHO_CREATION_MODEL="echo") as server:
+        server.wait_ready()
+        pids = worker_pids(server.url)
+        assert pids["emotion"] is None and pids["creation"] is None  # no process for echo
+        worker = pids["self"]
+        assert alive(worker)
+    assert server.proc.returncode is not None
+    assert not alive(worker)

@@ -1,0 +1,84 @@
+"""Model sizes and training settings (no torch here: the CLI reads them for --help)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+VOCAB_SIZE = 4096
+CONTEXT = 256
+SPECIALS = ("<|im_start|>", "<|im_end|>")
+UNK_ID, BOS_ID, EOS_ID, IM_START_ID, IM_END_ID = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The llama architecture's hyper-parameters; every width a multiple of 32."""
+
+    vocab_size: int
+    dim: int
+    n_layers: int
+    n_heads: int
+    hidden_dim: int
+    context: int = CONTEXT
+    norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.dim // self.n_heads
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (checkpoints, safetensors metadata, train.json)."""
+        return asdict(self)
+
+
+# (dim, layers, heads, SwiGLU hidden): nano ≈ 1.5M and small ≈ 4.5M parameters with a
+# 4,096-piece vocabulary (the seed's two sizes), heads of 32.
+SIZES: dict[str, tuple[int, int, int, int]] = {
+    "nano": (128, 5, 4, 352),
+    "small": (256, 4, 8, 768),
+}
+
+
+def model_config(size: str, vocab_size: int, context: int = CONTEXT) -> ModelConfig:
+    """The ModelConfig of a named size for a tokenizer of vocab_size pieces."""
+    dim, layers, heads, hidden = SIZES[size]
+    return ModelConfig(vocab_size, dim, layers, heads, hidden, context)
+
+
+def parameter_count(config: ModelConfig) -> int:
+    """Parameters of the model (tied embeddings counted once)."""
+    attn = 4 * config.dim * config.dim
+    mlp = 3 * config.dim * config.hidden_dim
+    per_layer = attn + mlp + 2 * config.dim
+    return config.vocab_size * config.dim + config.n_layers * per_layer + config.dim
+
+
+@dataclass
+class TrainConfig:
+    """How long and how hard to train."""
+
+    size: str = "nano"
+    steps: int | None = None  # total optimizer steps of the run, or
+    minutes: float | None = None  # total training minutes of the run
+    batch_size: int = 16
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    log_every: int = 25
+    checkpoint_every_s: float = 300.0
+    val_tokens: int = 16_384
+    seed: int = 1337
+    threads: int | None = None  # CPU threads; None = every core
+    resume: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def horizon(self) -> str:
+        """What bounds the run, for messages: '300 steps' or '3 min'."""
+        if self.steps is not None:
+            return f"{self.steps} steps"
+        return f"{self.minutes:g} min"
