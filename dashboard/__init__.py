@@ -1,4 +1,4 @@
 """The desktop dashboard on a live server and its training runs.
 
-Uses Tk and matplotlib; nothing in the server imports it.
+Tk and matplotlib live here only; the server never imports this package.
 """
