@@ -216,6 +216,13 @@ def _configured_tokens() -> list[str]:
 def zip_command(
     out: Annotated[Path | None, typer.Option(help="Output folder (default <root>/dist)")] = None,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="Leave the archive out")] = False,
+    with_origin_model: Annotated[
+        bool,
+        typer.Option(
+            "--with-origin-model",
+            help="Also pack the model trained on memory (models/origin/; as private as memory)",
+        ),
+    ] = False,
     root: Annotated[
         Path | None, typer.Option(help="Project root (default: found from here)")
     ] = None,
@@ -225,7 +232,7 @@ def zip_command(
     project = deploy_zip.find_root(root)
     try:
         report = deploy_zip.write_zip(project, out or project / "dist", not no_memory,
-                                      _configured_tokens())
+                                      _configured_tokens(), with_origin_model=with_origin_model)
     except EchoBrainError as exc:
         raise _fail(exc) from None
     except OSError as exc:
