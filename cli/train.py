@@ -118,7 +118,7 @@ def _settings() -> Any:
 
 
 def _run(memory: Path, out_dir: Path, settings: Any, config: Any, quiet: bool) -> dict[str, Any]:
-    from origin_model.errors import TrainError, write_failed
+    from origin_model.errors import Interrupted, TrainError, write_failed
     from origin_model.train import train as run_training
 
     stop = threading.Event()
@@ -126,6 +126,13 @@ def _run(memory: Path, out_dir: Path, settings: Any, config: Any, quiet: bool) -
     try:
         with TrainProgress(err_console, enabled=not quiet) as progress:
             return run_training(memory, out_dir, settings, config, progress.event, stop)
+    except Interrupted as exc:
+        raise fail(exc.message, exc.message_ko, 130) from None
+    except KeyboardInterrupt:  # a second Ctrl-C: every file is still whole (temporary names)
+        raise fail("Interrupted: the files being written were discarded; the previous ones "
+                   "are intact.",
+                   "중단되었습니다: 쓰던 파일은 버리고 이전 파일은 그대로 두었습니다.",
+                   130) from None
     except TrainError as exc:
         raise fail(exc.message, exc.message_ko) from None
     except OSError as exc:

@@ -13,6 +13,7 @@ import torch
 from origin_model import errors
 from origin_model.files import write_atomic
 from origin_model.model import Transformer
+from origin_model.optim import AdamW
 
 NAME = "checkpoint.pt"
 
@@ -28,7 +29,7 @@ class RunState:
     best_val_loss: float | None = None
 
 
-def save(path: Path, model: Transformer, optimizer: torch.optim.Optimizer, size: str,
+def save(path: Path, model: Transformer, optimizer: AdamW, size: str,
          state: RunState, rng: np.random.Generator, tokenizer: Path) -> None:
     """Write the checkpoint atomically (temporary name, fsync, rename)."""
     doc = {

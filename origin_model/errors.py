@@ -15,6 +15,20 @@ class TrainError(EchoBrainError):
     code = "train_failed"
 
 
+class Interrupted(TrainError):
+    """Stopped before a single training step: nothing was changed."""
+
+    code = "interrupted"
+
+
+def interrupted() -> Interrupted:
+    """Ctrl-C or SIGTERM before training started."""
+    return Interrupted(
+        "Interrupted before training started: nothing was changed.",
+        "학습이 시작되기 전에 중단되었습니다: 아무것도 바뀌지 않았습니다.",
+    )
+
+
 def no_archive(memory_dir: str) -> TrainError:
     """The memory folder holds no conversation to learn from."""
     return TrainError(

@@ -22,10 +22,13 @@ from origin_model.files import tmp_path
 # GGUF token types (gguf.TokenType): normal, unknown, control, user-defined, unused, byte
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 SPACE = "\u2581"
+# The training format: user and assistant turns. System messages (a persona, retrieved memory)
+# are left out: the model never saw one, and they would overflow its 256-token context.
 CHAT_TEMPLATE = (
-    "{{ bos_token }}{% for message in messages %}"
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] != 'system' %}"
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    "{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
 

@@ -22,12 +22,14 @@ import torch
 
 from core.settings import Settings
 from origin_model import checkpoint as ckpt
+from origin_model import errors
 from origin_model.config import TrainConfig, model_config, parameter_count
 from origin_model.data import DataInfo, TokenStream, prepare, write_json
 from origin_model.evaluate import evaluate
 from origin_model.export import ExportPaths, export_model, export_paths
 from origin_model.files import guarded_write, remove_stale_tmp, write_text_atomic
 from origin_model.model import Transformer
+from origin_model.optim import AdamW
 from origin_model.tokenizer import byte_lengths, load_tokenizer
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -45,7 +47,7 @@ class Run:
     out_dir: Path
     info: DataInfo
     model: Transformer
-    optimizer: torch.optim.Optimizer
+    optimizer: AdamW
     state: ckpt.RunState
     rng: np.random.Generator
     device: torch.device
@@ -77,13 +79,13 @@ def use_bf16(device: torch.device) -> bool:
     return bool(getattr(torch._C._cpu, "_is_amx_tile_supported", lambda: False)())
 
 
-def make_optimizer(model: Transformer, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: Transformer, config: TrainConfig) -> AdamW:
     """AdamW; weight decay on matrices only."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": other, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), eps=1e-8)
+    return AdamW(groups, lr=config.lr, betas=(0.9, 0.95), eps=1e-8)
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
@@ -105,7 +107,10 @@ def train(memory_dir: Path, out_dir: Path, settings: Settings, config: TrainConf
           on_event: Event = _ignore, stop: threading.Event | None = None) -> dict[str, Any]:
     """Train (or resume), checkpoint, export; the train.json summary. Raises TrainError."""
     run = _setup(memory_dir, out_dir, settings, config, on_event, stop or threading.Event())
+    first_step = run.state.step
     stopped = _loop(run)
+    if stopped == "interrupted" and run.state.step == first_step:
+        raise errors.interrupted()  # no new weights: keep the checkpoint and the export as they are
     return _finish(run, stopped)
 
 
@@ -202,21 +207,29 @@ def _loop(run: Run) -> str:
     return "done" if _finished(run) else "interrupted"
 
 
+def train_step(model: Transformer, optimizer: AdamW, batch: tuple[np.ndarray, np.ndarray],
+               device: torch.device, bf16: bool, grad_clip: float) -> float:
+    """One optimizer step on a batch (inputs, targets); the loss."""
+    ids = torch.from_numpy(batch[0]).to(device, non_blocking=True)
+    targets = torch.from_numpy(batch[1]).to(device, non_blocking=True)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss = model.loss(ids, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
+
+
 def _step(run: Run, stream: TokenStream) -> None:
     lr = learning_rate(run.config, run.state.step, progress_of(run.config, run.state))
     for group in run.optimizer.param_groups:
         group["lr"] = lr
-    x, y = stream.batch(run.rng, run.config.batch_size)
-    ids = torch.from_numpy(x).to(run.device, non_blocking=True)
-    targets = torch.from_numpy(y).to(run.device, non_blocking=True)
-    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.autocast):
-        loss = run.model.loss(ids, targets)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
-    run.optimizer.step()
-    run.optimizer.zero_grad(set_to_none=True)
+    batch = stream.batch(run.rng, run.config.batch_size)
+    loss = train_step(run.model, run.optimizer, batch, run.device, run.autocast,
+                      run.config.grad_clip)
     run.state.step += 1
-    run.losses.append(float(loss.item()))
+    run.losses.append(loss)
 
 
 def _step_doc(run: Run) -> dict[str, Any]:

@@ -19,6 +19,10 @@ EXTRA = [
 ]
 
 
+QUESTION = "안녕, 오늘 뭐 했어?"
+ANSWER = "오늘은 기억을 정리했어요. I sorted our memory today."
+
+
 def seed_chat() -> str:
     """The origin's seed conversation (a real archive part)."""
     for folder in SEEDS:
@@ -28,8 +32,8 @@ def seed_chat() -> str:
     raise FileNotFoundError("shared/seeds/003_2e23d4197dcd224a.txt")
 
 
-def make_archive(root: Path, parts: int = 6, lines: int = 395, seed: int = 3) -> Path:
-    """day0101/part1.txt is the seed chat; day0102 holds generated parts; day0103/user extra."""
+def make_archive(root: Path, parts: int = 3, lines: int = 395, seed: int = 3) -> Path:
+    """The seed chat, generated parts, mixed-script lines, and one exchange said many times."""
     rng = random.Random(seed)
     (root / "day0101").mkdir(parents=True, exist_ok=True)
     (root / "day0101" / "part1.txt").write_text(seed_chat(), encoding="utf-8")
@@ -40,4 +44,9 @@ def make_archive(root: Path, parts: int = 6, lines: int = 395, seed: int = 3) ->
     (root / "day0103" / "user").mkdir(parents=True, exist_ok=True)
     (root / "day0103" / "user" / "part1.txt").write_text("\n".join(EXTRA * 20) + "\n",
                                                          encoding="utf-8")
+    dialogue = ["나의 말:", QUESTION, "에코의 말:", ANSWER] * 99
+    for number in (1, 2):
+        (root / "day0104" / "user").mkdir(parents=True, exist_ok=True)
+        (root / "day0104" / "user" / f"part{number}.txt").write_text("\n".join(dialogue) + "\n",
+                                                                      encoding="utf-8")
     return root

@@ -15,8 +15,9 @@ import pytest
 from tests.origin_model.archive import make_archive
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = 12
-SMALL = ["--batch-size", "4", "--threads", "1"]  # short runs on a shared 2-core machine
+STEPS = 30
+BATCH = 8
+SMALL = ["--batch-size", str(BATCH), "--threads", "1"]  # short runs on a shared 2-core machine
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class TrainedRun:
 def train_env(models: Path, **extra: str) -> dict[str, str]:
     """A clean environment for a `python -m cli train` subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHO_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let torch's bytecode be cached after one run
     env.update({"ECHO_MODELS_DIR": str(models), "PYTHONPATH": str(REPO), "COLUMNS": "200"})
     env.update(extra)
     return env
