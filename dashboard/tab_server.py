@@ -15,10 +15,10 @@ from dashboard.training import format_eta
 CIRCUIT_COLUMNS = (
     ("circuit", "회로 · circuit", 85),
     ("state", "상태 · state", 80),
-    ("backend", "모델 · backend", 235),
+    ("backend", "모델 · backend", 250),
     ("pid", "PID", 65),
     ("restarts", "재시작 · restarts", 110),
-    ("last_exit", "마지막 종료 · last exit", 165),
+    ("last_exit", "마지막 종료 · last exit", 150),
     ("warmup", "준비 · warm-up", 120),
     ("queue", "대기열 · queue", 100),
     ("tps", "토큰/초 · tokens/s", 125),
