@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,6 +69,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_StateCollector(runtime_of))
+        ProcessCollector(registry=self.registry)  # process_start_time_seconds: uptime
 
     def observe_circuit(self, circuit: str, result: CircuitResult) -> None:
         """Record one circuit answer."""

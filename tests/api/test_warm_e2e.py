@@ -42,6 +42,7 @@ def test_the_first_answer_after_ready_is_as_fast_as_the_next(server: Server) -> 
             if line.startswith('echo_prompt_cache_hits_total{circuit="self"}')]
     assert float(hits[0].split()[-1]) >= 2
     assert 'echo_circuit_warmup_seconds{circuit="emotion"}' in metrics
+    assert "process_start_time_seconds" in metrics  # the dashboard's uptime
 
 
 def test_v1_reports_real_prompt_tokens(server: Server) -> None:
