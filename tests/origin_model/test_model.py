@@ -49,3 +49,12 @@ def test_schedule_warms_up_then_decays() -> None:
     rates = [learning_rate(config, step, step / 1000) for step in range(1000)]
     assert rates[0] < rates[50] < rates[99] <= 1e-3
     assert rates[99] > rates[500] > rates[999] >= 1e-4 * 0.999
+
+
+def test_the_cli_and_the_package_import_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, origin_model, origin_model.config, cli.train, api.server; "
+            "sys.exit('torch' in sys.modules or 'sentencepiece' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
