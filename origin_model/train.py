@@ -7,7 +7,6 @@ It stops early, cleanly (checkpoint, export), when `stop` is set (Ctrl-C, SIGTER
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -22,12 +21,12 @@ import torch
 
 from core.settings import Settings
 from origin_model import checkpoint as ckpt
-from origin_model import errors
+from origin_model import errors, metrics
 from origin_model.config import TrainConfig, model_config, parameter_count
 from origin_model.data import DataInfo, TokenStream, prepare, write_json
 from origin_model.evaluate import evaluate
 from origin_model.export import ExportPaths, export_model, export_paths
-from origin_model.files import guarded_write, remove_stale_tmp, write_text_atomic
+from origin_model.files import guarded_write, remove_stale_tmp
 from origin_model.model import Transformer
 from origin_model.optim import AdamW
 from origin_model.tokenizer import byte_lengths, load_tokenizer
@@ -138,7 +137,7 @@ def _setup(memory_dir: Path, out_dir: Path, settings: Settings, config: TrainCon
         state = ckpt.run_state(doc)
         rng.bit_generator.state = state.rng
         torch.set_rng_state(doc["torch_rng"])
-    _trim_metrics(out_dir / "metrics.jsonl", state.step if doc is not None else 0)
+    metrics.trim(out_dir / "metrics.jsonl", state.step if doc is not None else 0)
     return Run(config, out_dir, info, model, optimizer, state, rng, device, on_event, stop,
                use_bf16(device))
 
@@ -155,19 +154,6 @@ def _resume_doc(out_dir: Path, config: TrainConfig, on_event: Event) -> dict[str
     if doc["size"] != config.size:
         raise ckpt.size_mismatch(doc["size"], config.size)
     return doc
-
-
-def _trim_metrics(path: Path, keep_until: int) -> None:
-    """Fresh run: empty metrics.jsonl. Resume: keep the lines up to the checkpoint's step."""
-    kept: list[str] = []
-    if keep_until > 0 and path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                if json.loads(line)["step"] <= keep_until:
-                    kept.append(line)
-            except (ValueError, KeyError, TypeError):
-                continue
-    write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
 
 def _finished(run: Run) -> bool:
@@ -255,9 +241,7 @@ def _log(run: Run, val: tuple[np.ndarray, np.ndarray], lengths: np.ndarray,
                                 progress_of(run.config, run.state)),
             "tokens_per_s": round(tokens_per_s, 1)}
     run.losses.clear()
-    path = run.out_dir / "metrics.jsonl"
-    with guarded_write(path), open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line) + "\n")
+    metrics.append(run.out_dir / "metrics.jsonl", line)
     run.on_event("log", line)
 
 
@@ -283,11 +267,7 @@ def _finish(run: Run, stopped: str) -> dict[str, Any]:
 
 
 def _summary(run: Run, stopped: str, paths: ExportPaths) -> dict[str, Any]:
-    last: dict[str, Any] = {}
-    metrics = run.out_dir / "metrics.jsonl"
-    lines = metrics.read_text(encoding="utf-8").splitlines() if metrics.is_file() else []
-    if lines:
-        last = json.loads(lines[-1])
+    last = metrics.last(run.out_dir / "metrics.jsonl")
     return {
         "size": run.config.size, "parameters": parameter_count(run.model.config),
         "config": run.model.config.as_dict(), "stopped": stopped,
