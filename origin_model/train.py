@@ -32,6 +32,7 @@ from origin_model.optim import AdamW
 from origin_model.tokenizer import byte_lengths, load_tokenizer
 
 Event = Callable[[str, dict[str, Any]], None]
+WARMUP_FRACTION = 0.05
 
 
 def _ignore(kind: str, doc: dict[str, Any]) -> None:
@@ -90,9 +91,13 @@ def make_optimizer(model: Transformer, config: TrainConfig) -> AdamW:
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
-    """Linear warm-up over the first steps, then cosine decay to min_lr_ratio · lr."""
+    """Linear warm-up, then cosine decay to min_lr_ratio · lr.
+
+    The warm-up ends after warmup_steps or 5 % of the run, whichever comes first: a slow
+    machine with --minutes 3 may make only a hundred steps in all.
+    """
     warmup = max(1, min(config.warmup_steps, (config.steps or 10**9) // 10))
-    warm = min(1.0, (step + 1) / warmup)
+    warm = min(1.0, max((step + 1) / warmup, progress / WARMUP_FRACTION))
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
     return config.lr * warm * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine)
 
