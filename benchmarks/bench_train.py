@@ -148,8 +148,8 @@ def speed(out: Path, steps: int) -> dict[str, float]:
     ours_opt, bf16 = make_optimizer(ours, config), use_bf16(device)
     eager = timed(plain_step)
     mine = timed(lambda b: train_step(ours, ours_opt, b, device, bf16, config.grad_clip))
-    mine_fp32 = timed(lambda b: train_step(ours, ours_opt, b, device, False, config.grad_clip))
-    return {"eager": eager, "ours": mine, "ours_fp32": mine_fp32, "ratio": mine / eager,
+    mine_bf16 = timed(lambda b: train_step(ours, ours_opt, b, device, True, config.grad_clip))
+    return {"eager": eager, "ours": mine, "ours_bf16": mine_bf16, "ratio": mine / eager,
             "bf16": float(bf16), "threads": float(torch.get_num_threads())}
 
 
@@ -179,7 +179,7 @@ def table(q: dict[str, Any], s: dict[str, float], r: dict[str, Any]) -> str:
         ("held-out bits per byte (GGUF through llama-cpp-python)",
          f"**{q['gguf']['bits_per_byte']:.3f}**", f"xz -9e conditional: **{q['xz_bpb']:.3f}**"),
         ("training tokens/s (batch 16 × 256)",
-         f"**{s['ours']:,.0f}** (fp32: {s['ours_fp32']:,.0f})",
+         f"**{s['ours']:,.0f}** (with bf16 autocast: {s['ours_bf16']:,.0f})",
          f"plain eager loop: {s['eager']:,.0f} (ratio **{s['ratio']:.2f}**)"),
         (f"peak RSS, nano on the {r['lines']:,}-line benchmark archive",
          f"**{r['peak_rss_mb']:,.0f} MB**", "goal ≤ 2,048 MB"),

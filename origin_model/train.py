@@ -71,10 +71,10 @@ def pick_device(threads: int | None = None) -> torch.device:
 
 
 def use_bf16(device: torch.device) -> bool:
-    """bf16 autocast on GPUs that have it; fp32 on CPUs (ECHO_TRAIN_BF16=1 forces bf16).
+    """bf16 autocast on GPUs that have it; fp32 on CPUs (ECHO_TRAIN_BF16=1 turns bf16 on).
 
-    On the 2-core AMX test machine bf16 autocast was not measurably faster than fp32 for a
-    model this narrow (the casts cost what the bf16 matmuls save).
+    On the 2-core AMX test machine bf16 autocast measured between no gain and 20 % for a model
+    this narrow, too noisy to be the default; benchmarks/bench_train.py measures both.
     """
     if os.environ.get("ECHO_TRAIN_BF16") in ("0", "1"):
         return os.environ["ECHO_TRAIN_BF16"] == "1"
