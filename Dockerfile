@@ -5,8 +5,9 @@
 #   docker run --gpus all -p 8000:8000 -v /srv/llm_models:/models -v /srv/echo-data:/data \
 #     -e ECHO_ORIGIN_TOKEN=... echo-brain
 #
-# Stage 1 builds llama-cpp-python with CUDA into /opt/venv from uv.lock (before the code
-# is copied, so a code change does not rebuild it); stage 2 is the slim CUDA runtime.
+# Stage 1 installs uv.lock into /opt/venv and builds llama-cpp-python with CUDA and a
+# portable CPU part (before the code is copied, so a code change does not rebuild it);
+# stage 2 is the slim CUDA runtime.
 
 ARG CUDA_VERSION=12.6.3
 ARG UBUNTU=ubuntu24.04
@@ -27,25 +28,43 @@ RUN apt-get update \
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
 
 WORKDIR /app
-# 1) dependencies only, exactly as locked; llama-cpp-python is compiled here with CUDA.
-#    The driver library is linked through the toolkit's stub (no GPU at build time).
+# 1) dependencies only, exactly as locked, except llama-cpp-python (step 2).
 COPY pyproject.toml uv.lock ./
+COPY scripts/llama_build.sh scripts/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    ln -sf /usr/local/cuda/lib64/stubs/libcuda.so /usr/local/cuda/lib64/stubs/libcuda.so.1 \
-    && LD_LIBRARY_PATH=/usr/local/cuda/lib64/stubs:${LD_LIBRARY_PATH:-} \
-       CMAKE_ARGS="-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" \
-       uv sync --locked --no-dev --no-install-project --python /usr/bin/python3
+    uv sync --locked --no-dev --no-install-project --no-install-package llama-cpp-python \
+       --python /usr/bin/python3
 
-# 2) the code (only what the server needs; never models, memory, .env or tests), then the
+# 2) llama-cpp-python with CUDA (-DGGML_CUDA=on), compiled with the `cuda` profile of
+#    scripts/llama_build.sh: GGML_NATIVE=OFF with a conservative CPU baseline (AVX2, FMA,
+#    F16C; no AVX-512, never AMX). The image must run on hosts other than the one that
+#    built it, so nothing of this host's -march=native is baked in; the GPU does the heavy
+#    work, so the baseline costs little. Runtime-selected CPU variants
+#    (GGML_CPU_ALL_VARIANTS) were not chosen: their Sapphire Rapids variant carries the
+#    AMX kernels that crash (llama.cpp #20824). --no-cache: a wheel built with other flags
+#    is never reused. The driver library is linked through the toolkit's stub.
+RUN ln -sf /usr/local/cuda/lib64/stubs/libcuda.so /usr/local/cuda/lib64/stubs/libcuda.so.1 \
+    && . scripts/llama_build.sh && llama_build_env cuda \
+    && LD_LIBRARY_PATH=/usr/local/cuda/lib64/stubs:${LD_LIBRARY_PATH:-} \
+       CMAKE_ARGS="${CMAKE_ARGS} -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" \
+       uv pip install --python /opt/venv/bin/python --no-cache --no-deps \
+       --no-binary llama-cpp-python \
+       "llama-cpp-python==$(sed -n 's/.*"llama-cpp-python==\([^"]*\)".*/\1/p' pyproject.toml)"
+
+# 3) the code (only what the server needs; never models, memory, .env or tests), then the
 #    project itself (editable: the app runs from /app).
 COPY api/ api/
+COPY cli/ cli/
 COPY core/ core/
 COPY llm/ llm/
+COPY origin_model/ origin_model/
+COPY dashboard/ dashboard/
 COPY manifest/ manifest/
 COPY ui/ ui/
 COPY README.md models.toml runpod_launcher.sh ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --python /usr/bin/python3
+    uv sync --locked --inexact --no-dev --no-install-package llama-cpp-python \
+       --python /usr/bin/python3
 
 # ---------------------------------------------------------------- runtime stage
 FROM nvidia/cuda:${CUDA_VERSION}-runtime-${UBUNTU} AS runtime

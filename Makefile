@@ -1,5 +1,5 @@
-# The README's two commands: `make run` and `make test`.
-.PHONY: run test setup setup-dev lint bench
+# The README's two commands: `make run` and `make test`; `make train` for the origin's model.
+.PHONY: run test setup setup-dev setup-train train dashboard lint bench
 
 run: setup
 	.venv/bin/echo-brain serve
@@ -9,6 +9,16 @@ setup:
 
 setup-dev:
 	bash scripts/setup.sh --dev
+
+setup-train:
+	bash scripts/setup.sh --train
+
+train: setup-train
+	.venv/bin/echo-brain train --memory-dir ./memory
+
+dashboard:
+	bash scripts/setup.sh --dashboard
+	.venv/bin/echo-brain dashboard
 
 lint:
 	.venv/bin/ruff check .

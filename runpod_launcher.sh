@@ -9,8 +9,9 @@
 # Steps / 단계:
 #   1. virtual environment in $ECHO_VENV (default /workspace/echo-brain-venv; /workspace persists)
 #   2. dependencies from uv.lock (skipped while uv.lock is unchanged)
-#   3. llama-cpp-python built with CUDA (CMAKE_ARGS=-DGGML_CUDA=on), only when a GPU is
-#      present and the installed build lacks GPU offload (llama_supports_gpu_offload())
+#   3. llama-cpp-python built with CUDA (CMAKE_ARGS=-DGGML_CUDA=on, portable CPU part, never
+#      AMX: scripts/llama_build.sh), only when a GPU is present and the installed build
+#      lacks GPU offload (llama_supports_gpu_offload()) or was built with other flags
 #   4. the models: `echo-brain fetch-models` when one is missing (ECHO_MODELS_DIR,
 #      default /workspace/llm_models; the A40 defaults of models.toml unless ECHO_*_MODEL
 #      is set in the environment or .env)
@@ -27,7 +28,8 @@ LOG_DIR=${ECHO_LOG_DIR:-/workspace/logs}
 LOG_FILE=$LOG_DIR/echo-brain.log
 PYTHON=${PYTHON:-python3}
 UV_VERSION=0.13.9
-CUDA_CMAKE_ARGS="-DGGML_CUDA=on"
+# shellcheck source=scripts/llama_build.sh
+source "$APP_DIR/scripts/llama_build.sh"
 export ECHO_MODELS_DIR=${ECHO_MODELS_DIR:-/workspace/llm_models}
 export HOST=${HOST:-0.0.0.0}
 export PORT=${PORT:-8000}
@@ -118,26 +120,42 @@ say "3. llama-cpp-python with CUDA / CUDA 빌드"
 LLAMA_VERSION=$(sed -n 's/.*"llama-cpp-python==\([^"]*\)".*/\1/p' "$APP_DIR/pyproject.toml")
 LLAMA_SPEC="llama-cpp-python==${LLAMA_VERSION:?cannot read the llama-cpp-python pin}"
 GPU_PROBE='import llama_cpp, sys; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 1)'
+BUILD_STAMP=$VENV/.llama-build-key
 if [ -d /usr/local/cuda/bin ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
+# build PROFILE: compile llama-cpp-python with that profile's flags (never from pip's
+# cache: a wheel built with other flags must not come back) and record the flags' key.
+build() {
+  llama_build_env "$1"
+  local key
+  key=$(llama_build_key "$LLAMA_VERSION" "$CMAKE_ARGS")
+  say "   CMAKE_ARGS=$CMAKE_ARGS CFLAGS=$CFLAGS"
+  run env CMAKE_ARGS="$CMAKE_ARGS" CFLAGS="$CFLAGS" CXXFLAGS="$CXXFLAGS" FORCE_CMAKE=1 \
+    "$PY" -m pip install --no-cache-dir --force-reinstall --no-deps --no-binary llama-cpp-python \
+    "$LLAMA_SPEC"
+  if [ "$DRY_RUN" = 0 ]; then echo "$key" >"$BUILD_STAMP"; fi
+}
+# built PROFILE: true when the installed build has exactly that profile's flags
+built() {
+  llama_build_env "$1"
+  [ "$(cat "$BUILD_STAMP" 2>/dev/null || true)" = "$(llama_build_key "$LLAMA_VERSION" "$CMAKE_ARGS")" ]
+}
 if [ "$DRY_RUN" = 1 ]; then
-  say "   when nvidia-smi finds a GPU and this probe fails: $PY -c '$GPU_PROBE'"
-  run env CMAKE_ARGS="$CUDA_CMAKE_ARGS" FORCE_CMAKE=1 "$PY" -m pip install --no-cache-dir \
-    --force-reinstall --no-deps "$LLAMA_SPEC"
-  say "   without a GPU and without llama_cpp: the CPU build"
-  run "$PY" -m pip install --no-deps "$LLAMA_SPEC"
+  say "   when nvidia-smi finds a GPU and this probe fails (or the flags changed): $PY -c '$GPU_PROBE'"
+  build cuda
+  say "   without a GPU and without llama_cpp (or with other flags): the portable CPU build"
+  build portable
 elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  if "$PY" -c "$GPU_PROBE" 2>/dev/null; then
-    say "   already built with GPU offload, skipped / 이미 GPU 빌드"
+  if "$PY" -c "$GPU_PROBE" 2>/dev/null && built cuda; then
+    say "   already built with GPU offload and these flags, skipped / 이미 GPU 빌드"
   else
     say "   building with CUDA (10-20 min) / CUDA로 빌드 중 (10-20분)"
-    run env CMAKE_ARGS="$CUDA_CMAKE_ARGS" FORCE_CMAKE=1 "$PY" -m pip install --no-cache-dir \
-      --force-reinstall --no-deps "$LLAMA_SPEC"
+    build cuda
   fi
-elif ! "$PY" -c 'import llama_cpp' 2>/dev/null; then
-  say "   no GPU found: CPU build / GPU 없음: CPU 빌드"
-  run "$PY" -m pip install --no-deps "$LLAMA_SPEC"
+elif ! "$PY" -c 'import llama_cpp' 2>/dev/null || ! { built portable || built cuda; }; then
+  say "   no GPU found: portable CPU build / GPU 없음: CPU 빌드"
+  build portable
 else
   say "   no GPU found, CPU build present / GPU 없음, CPU 빌드 있음"
 fi

@@ -16,14 +16,15 @@ from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import ask, health, memory, openai, ui
 from api.routes import metrics as metrics_route
+from api.schemas import error_responses
 from core.boot_memory_loop import ReplayStatus, start_replay
+from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
 from core.identity import load_manifests
+from core.memory.index import MemoryIndex
 from core.memory_core import MemoryStore
-from core.memory_index import MemoryIndex
 from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings
-from llm.registry import build_circuits
 
 log = logging.getLogger("echo_brain")
 
@@ -55,7 +56,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start loading the circuits and the replay; free the models on the way out."""
     settings: Settings = app.state.settings
     unredact = _redact_logs(settings)
-    circuits = build_circuits(settings)
+    manifests = load_manifests(settings.manifest_dir)
+    circuits = build_circuits(settings, manifests)
     for circuit in circuits.values():
         circuit.start_loading()
     replay = ReplayStatus()
@@ -66,7 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         circuits,
         memory=MemoryStore(settings, index),
         context=index,
-        manifests=load_manifests(settings.manifest_dir),
+        manifests=manifests,
         observer=app.state.metrics.observe_circuit,
     )
     app.state.runtime = Runtime(settings, circuits, brain, replay=replay, index=index)
@@ -93,13 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: app.state.metrics)
-    for router in (
-        health.router,
-        ask.router,
-        openai.router,
-        memory.router,
-        metrics_route.router,
-        ui.router,
-    ):
+    for router in (health.router, ask.router, memory.router, metrics_route.router, ui.router):
         app.include_router(router)
+    openai_errors = error_responses(401, 403, 404, 413, 422, 429, 503, 507)
+    app.include_router(openai.router, responses=openai_errors)
+    app.mount("/ui", ui.static_files(), name="ui-files")
     return app

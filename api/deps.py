@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 
 from core.boot_memory_loop import ReplayStatus
 from core.echo_brain import EchoBrain
-from core.memory_index import MemoryIndex
+from core.memory.index import MemoryIndex
 from core.origin import Caller, authenticate, require_origin
 from core.settings import Settings
 from llm.circuit import Circuit
@@ -62,4 +62,5 @@ def get_origin(settings: SettingsDep, authorization: AuthHeader = None) -> Calle
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 OriginDep = Annotated[Caller, Depends(get_origin)]

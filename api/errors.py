@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors
-from core.creator_write import ProjectWriteError
 
 log = logging.getLogger(__name__)
+INTERNAL_KO = "내부 오류입니다. 서버 로그를 보세요."
+BAD_JSON = ("the body is not valid JSON (UTF-8)", "요청 본문이 올바른 JSON(UTF-8)이 아닙니다.")
 
 STATUS: dict[type[errors.EchoBrainError], int] = {
     errors.BadInput: 422,
@@ -23,7 +24,7 @@ STATUS: dict[type[errors.EchoBrainError], int] = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.NotFound: 404,
-    ProjectWriteError: 507,
+    errors.ProjectWriteError: 507,
 }
 
 
@@ -49,6 +50,13 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def body_too_large() -> JSONResponse:
+    """The 413 answer to a request body over 1 MiB."""
+    return error_response(
+        413, "too_large", "the request body is over 1 MiB", "요청 본문이 1 MiB를 넘습니다."
+    )
+
+
 def status_of(exc: errors.EchoBrainError) -> int:
     """The HTTP status of a domain error."""
     for cls in type(exc).__mro__:
@@ -57,12 +65,20 @@ def status_of(exc: errors.EchoBrainError) -> int:
     return 500
 
 
+def describe(exc: Exception) -> tuple[int, str, str, str]:
+    """(status, code, message, message_ko) of any exception; an unexpected one is logged."""
+    if isinstance(exc, errors.EchoBrainError):
+        return status_of(exc), exc.code, exc.message, exc.message_ko
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    return 500, "internal", "internal error; see the server log", INTERNAL_KO
+
+
 def describe_validation(exc: RequestValidationError) -> tuple[str, str]:
     """A short English and Korean summary of what is wrong with the request body."""
     problems = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            return ("the body is not valid JSON", "요청 본문이 올바른 JSON이 아닙니다.")
+            return BAD_JSON
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
         problems.append(f"{where}: {err.get('msg', 'invalid')}")
     detail = "; ".join(problems) or "invalid request"
@@ -85,6 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8)
+            return error_response(422, "bad_input", *BAD_JSON)
         if exc.status_code == 404:
             return error_response(404, "not_found", "no such route", "없는 경로입니다.")
         if exc.status_code == 405:
@@ -92,17 +110,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 405, "method_not_allowed", "method not allowed", "허용되지 않는 메서드입니다."
             )
         if exc.status_code == 413:
-            return error_response(
-                413, "too_large", "the request body is over 1 MiB", "요청 본문이 1 MiB를 넘습니다."
-            )
+            return body_too_large()
         return error_response(exc.status_code, "http_error", str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
-        return error_response(
-            500,
-            "internal",
-            "internal error; see the server log",
-            "내부 오류입니다. 서버 로그를 보세요.",
-        )
+        return error_response(*describe(exc))

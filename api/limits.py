@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import body_too_large
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -31,7 +30,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send)
+            await body_too_large()(scope, receive, send)
             return
         seen = 0
         started = False
@@ -55,26 +54,4 @@ class BodyLimit:
             await self.app(scope, counted_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send)
-
-
-async def _too_large(send: Send) -> None:
-    body: dict[str, Any] = {
-        "error": {
-            "code": "too_large",
-            "message": "the request body is over 1 MiB",
-            "message_ko": "요청 본문이 1 MiB를 넘습니다.",
-        }
-    }
-    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+                await body_too_large()(scope, receive, send)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,6 +50,24 @@ class Metrics:
             ["circuit"],
             registry=self.registry,
         )
+        self.prompt_tokens = Counter(
+            "echo_circuit_prompt_tokens",
+            "Prompt tokens by circuit (as the model's tokenizer counts them)",
+            ["circuit"],
+            registry=self.registry,
+        )
+        self.cache_hits = Counter(
+            "echo_prompt_cache_hits",
+            "Requests whose prompt reused cached tokens (a warm prefix) by circuit",
+            ["circuit"],
+            registry=self.registry,
+        )
+        self.cached_tokens = Counter(
+            "echo_prompt_cached_tokens",
+            "Prompt tokens reused from the KV cache instead of evaluated, by circuit",
+            ["circuit"],
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(runtime_of))
 
     def observe_circuit(self, circuit: str, result: CircuitResult) -> None:
@@ -57,6 +75,10 @@ class Metrics:
         self.circuit_requests.labels(circuit, result.status).inc()
         self.circuit_latency.labels(circuit).observe(result.ms / 1000)
         self.tokens.labels(circuit).inc(result.tokens)
+        self.prompt_tokens.labels(circuit).inc(result.prompt_tokens)
+        self.cached_tokens.labels(circuit).inc(result.cached_tokens)
+        if result.cached_tokens > 0:
+            self.cache_hits.labels(circuit).inc()
 
 
 class _StateCollector(Collector):
@@ -75,12 +97,25 @@ class _StateCollector(Collector):
         state = GaugeMetricFamily(
             "echo_circuit_state", "1 for the circuit's current state", labels=["circuit", "state"]
         )
+        restarts = CounterMetricFamily(
+            "echo_circuit_restarts", "Worker process restarts by circuit", labels=["circuit"]
+        )
+        warmup = GaugeMetricFamily(
+            "echo_circuit_warmup_seconds",
+            "Time the circuit spent evaluating its static prompt prefixes at load",
+            labels=["circuit"],
+        )
         for name, circuit in runtime.circuits.items():
             depth.add_metric([name], circuit.queue_depth)
             for s in STATES:
                 state.add_metric([name, s], 1.0 if circuit.state == s else 0.0)
+            doc = circuit.snapshot()
+            restarts.add_metric([name], float(doc["restarts"]))
+            warmup.add_metric([name], float(doc["warmup_s"] or 0.0))
         yield depth
         yield state
+        yield restarts
+        yield warmup
         replay = runtime.replay.snapshot()
         yield GaugeMetricFamily(
             "echo_memory_lines", "Lines in the memory index", value=float(replay.get("lines") or 0)

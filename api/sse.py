@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from api.errors import status_of
-from core.errors import EchoBrainError
+from api.errors import describe
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[str], Awaitable[None]]
 
 
 async def relay(produce: Callable[[Emit], Awaitable[None]]) -> AsyncIterator[str]:
-    """Yield each string `produce` emits; a client that goes away cancels the producer."""
+    """Yield each string `produce` emits; a client that goes away cancels the producer.
+
+    The producer task is always awaited: whatever it raised is logged, never lost.
+    """
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     async def run() -> None:
@@ -29,13 +35,18 @@ async def relay(produce: Callable[[Emit], Awaitable[None]]) -> AsyncIterator[str
     finally:
         if not task.done():
             task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            try:
+                await task
+            except Exception:
+                log.exception("a stream's producer failed")
 
 
-def error_fields(exc: EchoBrainError) -> dict[str, Any]:
-    """The error body's fields, for an error that happens after the stream began."""
-    return {
-        "status": status_of(exc),
-        "code": exc.code,
-        "message": exc.message,
-        "message_ko": exc.message_ko,
-    }
+def error_fields(exc: Exception) -> dict[str, Any]:
+    """The error body's fields, for an error that happens after the stream began.
+
+    A domain error says what it is; anything else is logged with its traceback and
+    reported as an internal error (no details reach the client).
+    """
+    status, code, message, message_ko = describe(exc)
+    return {"status": status, "code": code, "message": message, "message_ko": message_ko}

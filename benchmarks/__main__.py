@@ -5,7 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("benchmarks.bench_fanout", "benchmarks.bench_throughput", "benchmarks.bench_replay")
+BENCHMARKS = (
+    "benchmarks.bench_fanout",
+    "benchmarks.bench_throughput",
+    "benchmarks.bench_warm",
+    "benchmarks.bench_replay",
+)
 
 if __name__ == "__main__":
     for module in BENCHMARKS:

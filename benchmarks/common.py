@@ -37,7 +37,7 @@ def server(workdir: Path, **env: str) -> Iterator[str]:
 
     Its manifest folder is empty, so the circuits get exactly the prompts a benchmark builds.
     """
-    from tests.e2e_server import run_server
+    from benchmarks.harness import run_server
 
     (workdir / "manifest").mkdir(parents=True, exist_ok=True)
     manifest = {

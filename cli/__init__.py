@@ -1,8 +1,9 @@
 """The `echo-brain` entry point.
 
 `replay` runs at every boot and is timed against a naive reference, so it takes a fast path
-that imports neither typer, rich nor pydantic; every other command goes through the typer app
-in `core.commands`.
+(`cli.replay`) that imports neither typer, rich nor pydantic when it needs none of them (see
+its docstring); every other command, and `replay --help`, goes through the typer app in
+`cli.app`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import sys
 def main() -> None:
     """Console-script entry point."""
     if sys.argv[1:2] == ["replay"]:
-        from core.memory_commands import fast_replay
+        from cli.replay import fast_replay
 
         code = fast_replay(sys.argv[2:])
         if code is not None:
             sys.exit(code)
-    from core.commands import build_app
+    from cli.app import build_app
 
     build_app(sys.argv)()
-

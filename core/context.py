@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from core.errors import PromptTooLong
 from core.identity import Manifest
 
 MAX_LINE_CHARS = 300
@@ -23,20 +24,31 @@ class MemoryLine(Protocol):
         """The clean line."""
 
 
+TokenCounter = Callable[[str], int]
+MESSAGE_OVERHEAD = 8  # template tokens around one chat message (role markers, newlines)
+SLACK = 16
+
+
 def estimate_tokens(text: str) -> int:
-    """A deliberately high token estimate (2 UTF-8 bytes a token) so context never overflows."""
+    """A deliberately high token estimate (2 UTF-8 bytes a token), for backends without a
+    tokenizer here (echo, remote)."""
     return len(text.encode("utf-8")) // 2 + 1
 
 
-def _bounded(lines: list[str], budget_tokens: int) -> list[str]:
-    kept: list[str] = []
-    for line in lines:
-        cost = estimate_tokens(line)
-        if cost > budget_tokens:
-            break
-        kept.append(line)
-        budget_tokens -= cost
-    return kept
+def declarations(manifests: Sequence[Manifest]) -> str:
+    """The declarations block every circuit reads ('' when there are none)."""
+    declared = "\n".join(f"[{m.name}] {m.text}" for m in manifests)[:MAX_MANIFEST_CHARS]
+    return "Declarations / 선언:\n" + declared if declared else ""
+
+
+def static_prefix(persona: str, manifests: Sequence[Manifest] = ()) -> str:
+    """The part of the system message that never changes: persona + declarations.
+
+    Circuits evaluate it once at load (warm prefix); every request's system message
+    starts with exactly this text.
+    """
+    block = declarations(manifests)
+    return persona if not block else persona + "\n\n" + block
 
 
 def build_messages(
@@ -45,19 +57,48 @@ def build_messages(
     *,
     memory: Sequence[MemoryLine] = (),
     manifests: Sequence[Manifest] = (),
+    history: Sequence[dict[str, str]] = (),
+    extra_system: str | None = None,
     n_ctx: int,
     max_tokens: int,
+    count: TokenCounter = estimate_tokens,
 ) -> list[dict[str, str]]:
-    """System + user messages, with as much context as fits in `n_ctx`."""
-    budget = n_ctx - max_tokens - estimate_tokens(persona) - estimate_tokens(prompt) - 64
-    blocks: list[str] = []
-    declared = "\n".join(f"[{m.name}] {m.text}" for m in manifests)[:MAX_MANIFEST_CHARS]
-    if declared and estimate_tokens(declared) < budget // 2:
-        blocks.append("Declarations / 선언:\n" + declared)
-        budget -= estimate_tokens(declared)
+    """System, earlier turns, user: what fits in `n_ctx` after the reply's `max_tokens`.
+
+    The system prefix and the prompt always go in (a prompt that cannot fit raises
+    PromptTooLong); then the newest earlier turns; then remembered lines with what is left.
+    """
+    system = static_prefix(persona, manifests)
+    if extra_system:  # after the static prefix, so the warm prefix still matches
+        system += "\n\n" + extra_system
+    budget = n_ctx - max_tokens - SLACK - 2 * MESSAGE_OVERHEAD - count(system) - count(prompt)
+    if budget < 0:
+        raise PromptTooLong(
+            f"the prompt does not fit in the context: about {count(prompt)} tokens, with "
+            f"{n_ctx} (ECHO_N_CTX) for prompt, persona and a {max_tokens}-token reply",
+            f"프롬프트가 문맥에 들어가지 않습니다 (약 {count(prompt)} 토큰, 문맥 {n_ctx}).",
+        )
+    kept: list[dict[str, str]] = []
+    for message in reversed(history):
+        cost = count(message.get("content", "")) + MESSAGE_OVERHEAD
+        if cost > budget:
+            break
+        kept.insert(0, message)
+        budget -= cost
     remembered = [f"- ({hit.day}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory]
-    remembered = _bounded(remembered, budget)
-    if remembered:
-        blocks.append("Memory, past conversations / 기억:\n" + "\n".join(remembered))
-    system = persona if not blocks else persona + "\n\n" + "\n\n".join(blocks)
-    return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+    header = "Memory, past conversations / 기억:\n"
+    lines = _bounded(remembered, budget - count(header) - 2, count)
+    if lines:
+        system += "\n\n" + header + "\n".join(lines)
+    return [{"role": "system", "content": system}, *kept, {"role": "user", "content": prompt}]
+
+
+def _bounded(lines: list[str], budget_tokens: int, count: TokenCounter) -> list[str]:
+    kept: list[str] = []
+    for line in lines:
+        cost = count(line) + 1
+        if cost > budget_tokens:
+            break
+        kept.append(line)
+        budget_tokens -= cost
+    return kept

@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core import creator, identity, merge
-from core.context import MemoryLine, build_messages
+from core import creation as creator
+from core import identity, merge
+from core.context import MemoryLine, TokenCounter, build_messages, estimate_tokens
 from core.errors import BadInput, CircuitBusy, NotReady, PromptTooLong
 from core.identity import Manifest
 from core.origin import Caller, creation_forbidden, redact
 from core.settings import CIRCUIT_NAMES, Settings
-from llm.backend import Generation
+from llm.backend import Generation, QueueFull
 from llm.circuit import Circuit, CircuitResult, DeltaHook, Ticket
 
 log = logging.getLogger(__name__)
@@ -184,22 +185,29 @@ class EchoBrain:
         memory: Sequence[MemoryLine] = (),
         options: AskOptions | None = None,
         json_schema: dict[str, Any] | None = None,
+        *,
+        persona: str | None = None,
+        repeat_penalty: float | None = None,
     ) -> Generation:
-        """The request one circuit gets: persona, context, earlier turns, prompt."""
+        """The request one circuit gets: persona, declarations, context, earlier turns, prompt.
+
+        Everything is fitted to `n_ctx` with the circuit's own tokenizer where it has one.
+        """
         options = options or AskOptions()
         tokens = options.max_tokens or self.settings.max_tokens
-        persona = circuit.persona + (f"\n\n{options.system}" if options.system else "")
         messages = build_messages(
-            persona,
+            persona or circuit.persona,
             prompt,
             memory=memory,
             manifests=self.manifests,
+            history=options.history,
+            extra_system=options.system,
             n_ctx=self.settings.n_ctx,
             max_tokens=tokens,
+            count=_counter(circuit),
         )
-        messages[1:1] = list(options.history)
         temp = options.temperature if options.temperature is not None else self.settings.temperature
-        return Generation(messages, tokens, temp, json_schema)
+        return Generation(messages, tokens, temp, json_schema, repeat_penalty)
 
     async def _remember(self, prompt: str) -> Sequence[MemoryLine]:
         if self.context is None or self.settings.context_lines == 0:
@@ -221,10 +229,13 @@ class EchoBrain:
             or not (self_circuit and self_circuit.ready)
         ):
             return merge.concat(results)
-        gen = self.generation(self_circuit, merge.synthesis_prompt(prompt, results))
-        gen.messages[0]["content"] = self_circuit.persona + "\n\n" + merge.SYNTHESIS_INSTRUCTION
+        gen = self.generation(
+            self_circuit,
+            merge.synthesis_prompt(prompt, results),
+            persona=self_circuit.persona + "\n\n" + merge.SYNTHESIS_INSTRUCTION,
+        )
         try:
-            final = await self_circuit.open(gen).result()
+            final = await _open(self_circuit, gen).result()
         except CircuitBusy:
             return merge.concat(results)
         if self.observer is not None:  # the synthesis is a fourth call: metrics count it
@@ -249,9 +260,11 @@ class EchoBrain:
 
         async def plan(prompt: str, schema: dict[str, Any]) -> str:
             options = AskOptions(max_tokens=max(self.settings.max_tokens, PLAN_MAX_TOKENS))
-            gen = self.generation(circuit, prompt, options=options, json_schema=schema)
-            gen.repeat_penalty = 1.15  # small models loop inside long JSON strings otherwise
-            result = await circuit.open(gen).result()
+            # repeat_penalty: small models loop inside long JSON strings otherwise
+            gen = self.generation(
+                circuit, prompt, options=options, json_schema=schema, repeat_penalty=1.15
+            )
+            result = await _open(circuit, gen).result()
             if result.status != "ok":
                 raise RuntimeError(result.error or result.status)
             return result.text
@@ -273,12 +286,38 @@ def _open_all(circuits: Sequence[Circuit], gens: Sequence[Generation]) -> list[T
     tickets: list[Ticket] = []
     try:
         for circuit, gen in zip(circuits, gens, strict=True):
-            tickets.append(circuit.open(gen))
+            tickets.append(_open(circuit, gen))
     except CircuitBusy:
         for ticket in tickets:
             ticket.cancel()
         raise
     return tickets
+
+
+def _open(circuit: Circuit, gen: Generation) -> Ticket:
+    """Queue one generation; a full queue is the domain's CircuitBusy (429 + Retry-After)."""
+    try:
+        return circuit.open(gen)
+    except QueueFull as exc:
+        raise CircuitBusy(
+            f"circuit {circuit.name} is busy ({exc.size} requests waiting); "
+            "retry in a few seconds",
+            f"{circuit.name} 회로가 바쁩니다. 잠시 후 다시 시도하세요.",
+            retry_after=5,
+        ) from None
+
+
+def _counter(circuit: Circuit) -> TokenCounter:
+    """The circuit's own tokenizer when its backend has one, else the high estimate."""
+    backend = circuit.backend
+    if backend is None:
+        return estimate_tokens
+
+    def count(text: str) -> int:
+        exact = backend.count_tokens(text)
+        return estimate_tokens(text) if exact is None else exact
+
+    return count
 
 
 def _unavailable(circuit: Circuit) -> CircuitResult:

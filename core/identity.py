@@ -89,14 +89,6 @@ _KO_WORDS = re.compile(r"자아(?!내)|정체성")
 _KO_SECOND_PERSON = re.compile(r"(?<!\w)(?:너|넌|네가|니가|당신|그대|에코)")
 _KO_SHORT = 12
 
-# The reference list of what counts (documentation and tests; the regexes above decide).
-IDENTITY_PATTERNS: tuple[str, ...] = (
-    "너는 누구야", "너 누구야", "넌 누구니", "넌 누구야", "당신은 누구", "누구세요", "너는 뭐야",
-    "네 이름이 뭐야", "자기소개", "자아", "정체성",
-    "who are you", "what are you", "what is your name", "your identity",
-    "introduce yourself", "tell me about yourself", "who am i talking to",
-)
-
 
 def _clauses(prompt: str) -> list[str]:
     """NFKC, casefold, unify quotes, split into clauses, strip punctuation, collapse spaces."""

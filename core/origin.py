@@ -103,14 +103,6 @@ def creation_forbidden() -> Forbidden:
     )
 
 
-def require_origin_command(authorization: str | None, settings: Settings) -> Caller:
-    """Origin-only commands on open routes (만들어줘): anyone but the origin gets Forbidden."""
-    caller = authenticate(authorization, settings)
-    if not caller.is_origin:
-        raise creation_forbidden()
-    return caller
-
-
 def _secrets(settings: Settings) -> list[str]:
     values = [
         secret.get_secret_value()

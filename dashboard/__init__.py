@@ -1,1 +1,4 @@
-"""The desktop dashboard on a live server and its training runs (Tk, matplotlib; never imported by the server)."""
+"""The desktop dashboard on a live server and its training runs.
+
+Tk and matplotlib live here only; the server never imports this package.
+"""

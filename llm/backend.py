@@ -2,7 +2,8 @@
 
 A backend turns chat messages into a stream of text chunks. It is blocking and
 not thread-safe; `llm.circuit.Circuit` serializes the calls and runs them on its
-own worker thread.
+own worker thread. A backend whose model runs in a child process raises
+`WorkerDied` when that process dies; the circuit then restarts it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,47 @@ class Generation:
     json_schema: dict[str, Any] | None = None
     repeat_penalty: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    # Filled by the backend when it can count: prompt_tokens, completion_tokens,
+    # cached_tokens (prompt tokens reused from the KV cache).
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The picklable request a worker process receives (no event, no usage)."""
+        return {
+            "messages": self.messages,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "json_schema": self.json_schema,
+            "repeat_penalty": self.repeat_penalty,
+        }
+
+    @classmethod
+    def from_wire(cls, doc: dict[str, Any]) -> Generation:
+        """The inverse of `to_wire`, in the worker process."""
+        return cls(**doc)
 
 
 class BackendError(Exception):
     """A backend failed to load or to answer; the message is shown to the user."""
+
+
+class WorkerDied(BackendError):
+    """The backend's worker process ended (a signal, an exit, out of memory)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"worker died ({reason}); restarting / 회로 프로세스가 종료되어 다시 시작합니다"
+        )
+        self.reason = reason
+
+
+class QueueFull(Exception):
+    """A circuit's bounded queue is full (the caller maps it to 429 + Retry-After)."""
+
+    def __init__(self, circuit: str, size: int) -> None:
+        super().__init__(f"circuit {circuit} is busy ({size} requests waiting)")
+        self.circuit = circuit
+        self.size = size
 
 
 class Backend(ABC):
@@ -52,3 +90,17 @@ class Backend(ABC):
     def describe(self) -> str:
         """A short, secret-free description for /ready and logs."""
         return self.kind
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens `text` takes in this model (None: no tokenizer here)."""
+        return None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process serving this backend (None: it runs in the server)."""
+        return None
+
+    @property
+    def warmup_s(self) -> float | None:
+        """Seconds spent evaluating the static prompt prefixes at load (None: none)."""
+        return None

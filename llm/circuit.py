@@ -3,6 +3,10 @@
 A backend is not thread-safe, so each circuit owns one worker thread that runs
 its jobs one at a time from a bounded queue; different circuits run at the same
 time. Callers on the event loop receive the chunks as they are generated.
+
+A backend whose worker process dies (`WorkerDied`) costs only this circuit: the request
+it was serving ends `error` with the reason, and the circuit restarts the worker with
+backoff (1 s, 2 s, 4 s … capped); after `max_tries` failures in a row it stays `failed`.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import CircuitBusy
-from llm.backend import Backend, Generation
+from llm.backend import Backend, Generation, QueueFull, WorkerDied
 
 log = logging.getLogger(__name__)
 
 DeltaHook = Callable[[str, str], Awaitable[None]]
 STATES = ("pending", "loading", "ready", "failed")
+MAX_TRIES = 5
+MAX_BACKOFF_S = 30.0
 
 
 @dataclass
@@ -34,6 +39,8 @@ class CircuitResult:
     ms: int = 0
     tokens: int = 0
     error: str | None = None
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The circuit's entry in the response document."""
@@ -42,6 +49,7 @@ class CircuitResult:
             "status": self.status,
             "ms": self.ms,
             "tokens": self.tokens,
+            "prompt_tokens": self.prompt_tokens,
         }
         if self.error:
             doc["error"] = self.error
@@ -52,9 +60,9 @@ class CircuitResult:
 class _Job:
     gen: Generation
     loop: asyncio.AbstractEventLoop
-    events: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
+    events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
 
-    def deliver(self, kind: str, payload: str = "") -> None:
+    def deliver(self, kind: str, payload: Any = "") -> None:
         try:
             self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, payload))
         except RuntimeError:  # the loop is closed: nobody is listening any more
@@ -97,7 +105,16 @@ class Ticket:
         finally:
             self.cancel()
         ms = int((time.monotonic() - self._started) * 1000)
-        return CircuitResult("".join(parts).strip(), status, ms, len(parts), error)
+        usage = self._job.gen.usage
+        return CircuitResult(
+            "".join(parts).strip(),
+            status,
+            ms,
+            usage.get("completion_tokens", len(parts)),
+            error,
+            usage.get("prompt_tokens", 0),
+            usage.get("cached_tokens", 0),
+        )
 
     def _loop_deadline(self) -> float:
         loop = asyncio.get_running_loop()
@@ -105,7 +122,7 @@ class Ticket:
 
 
 class Circuit:
-    """A named role served by one backend."""
+    """A named role served by one backend, supervised: a dead worker is restarted."""
 
     def __init__(
         self,
@@ -115,18 +132,25 @@ class Circuit:
         *,
         queue_size: int = 8,
         timeout_s: float = 120.0,
+        backoff_s: float = 1.0,
+        max_tries: int = MAX_TRIES,
     ) -> None:
         self.name = name
         self.persona = persona
         self.timeout_s = timeout_s
+        self.backoff_s = backoff_s
+        self.max_tries = max_tries
         self._factory = backend_factory
         self._backend: Backend | None = None
         self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
         self._busy = threading.Event()
+        self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self.state = "pending"
         self.error: str | None = None
         self.load_s: float | None = None
+        self.restarts = 0
+        self.last_exit: str | None = None
         self._guard = threading.Lock()  # load and close see one consistent state
         self._closed = False
         self._current: _Job | None = None
@@ -147,33 +171,62 @@ class Circuit:
         return self._jobs.qsize() + (1 if self._busy.is_set() else 0)
 
     def load(self) -> None:
-        """Build and load the backend, then start the worker; never raises."""
-        with self._guard:
-            if self._closed:
-                return
-            self.state = "loading"
-        started = time.monotonic()
-        try:
-            backend = self._factory()
-            backend.load()
-        except Exception as exc:
-            self.error = str(exc) or type(exc).__name__
-            self.state = "failed"
-            log.warning("circuit %s failed to load: %s", self.name, self.error)
-            return
+        """Build and load the backend, then start the worker thread; never raises."""
+        if self._start_backend(failures=0):
+            with self._guard:
+                if self._closed:
+                    return
+                self._worker = threading.Thread(
+                    target=self._work, name=f"circuit-{self.name}", daemon=True
+                )
+                self._worker.start()
+
+    def _start_backend(self, failures: int) -> bool:
+        """Load a backend, retrying a dead worker with backoff; False once failed or closed."""
+        while True:
+            with self._guard:
+                if self._closed:
+                    return False
+                self.state = "loading"
+            started = time.monotonic()
+            try:
+                backend = self._factory()
+                backend.load()
+            except WorkerDied as exc:
+                failures += 1
+                self.last_exit = exc.reason
+                if failures >= self.max_tries:
+                    self._fail(f"worker died {failures} times in a row, last: {exc.reason}")
+                    return False
+                self.restarts += 1
+                if self._stop.wait(self._backoff(failures)):
+                    return False
+                continue
+            except Exception as exc:
+                self._fail(str(exc) or type(exc).__name__)
+                return False
+            return self._adopt(backend, time.monotonic() - started)
+
+    def _adopt(self, backend: Backend, load_s: float) -> bool:
         with self._guard:
             if self._closed:  # shut down while loading: nobody will use it
                 backend.close()
                 self.state = "pending"
-                return
+                return False
             self._backend = backend
-            self.load_s = time.monotonic() - started
-            self._worker = threading.Thread(
-                target=self._work, name=f"circuit-{self.name}", daemon=True
-            )
-            self._worker.start()
+            self.load_s = load_s
+            self.error = None
             self.state = "ready"
-        log.info("circuit %s ready (%s) in %.2f s", self.name, backend.describe(), self.load_s)
+        log.info("circuit %s ready (%s) in %.2f s", self.name, backend.describe(), load_s)
+        return True
+
+    def _fail(self, reason: str) -> None:
+        self.error = reason
+        self.state = "failed"
+        log.warning("circuit %s failed: %s", self.name, reason)
+
+    def _backoff(self, failures: int) -> float:
+        return float(min(self.backoff_s * 2 ** (failures - 1), MAX_BACKOFF_S))
 
     def start_loading(self) -> threading.Thread:
         """Load in a background thread."""
@@ -182,49 +235,61 @@ class Circuit:
         return thread
 
     def open(self, gen: Generation) -> Ticket:
-        """Queue a generation; raise CircuitBusy when the queue is full."""
+        """Queue a generation; raise QueueFull when the queue is full."""
         job = _Job(gen, asyncio.get_running_loop())
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
-            raise CircuitBusy(
-                f"circuit {self.name} is busy ({self._jobs.maxsize} requests waiting); "
-                "retry in a few seconds",
-                f"{self.name} 회로가 바쁩니다. 잠시 후 다시 시도하세요.",
-                retry_after=5,
-            ) from None
+            raise QueueFull(self.name, self._jobs.maxsize) from None
         return Ticket(self, job, self.timeout_s)
 
     def snapshot(self) -> dict[str, Any]:
-        """State for /ready: state, error, backend."""
-        doc: dict[str, Any] = {"state": self.state, "error": self.error}
-        if self._backend is not None:
-            doc["backend"] = self._backend.describe()
+        """State for /ready: state, error, backend, worker pid, restarts, last exit, warm-up."""
+        backend = self._backend
+        doc: dict[str, Any] = {
+            "state": self.state,
+            "error": self.error,
+            "pid": backend.pid if backend is not None else None,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "warmup_s": _rounded(backend.warmup_s if backend is not None else None),
+            "load_s": _rounded(self.load_s),
+        }
+        if backend is not None:
+            doc["backend"] = backend.describe()
         return doc
 
     def close(self) -> None:
         """Stop the worker (cancelling what runs and waits) and free the backend."""
         with self._guard:
             self._closed = True
-            worker, backend = self._worker, self._backend
-            self._worker, self._backend = None, None
+            worker = self._worker
+            self._worker = None
+        self._stop.set()
+        current = self._current
+        if current is not None:
+            current.gen.cancel.set()
+        self._drain("circuit is shutting down / 회로가 종료 중입니다")
         if worker is not None:
-            current = self._current
-            if current is not None:
-                current.gen.cancel.set()
-            while True:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is not None:
-                    job.gen.cancel.set()
             self._jobs.put(None)
             worker.join(timeout=30)
+        with self._guard:
+            backend, self._backend = self._backend, None
         if backend is not None:
             backend.close()
-        if self.state == "ready":
+        if self.state in ("ready", "loading"):
             self.state = "pending"
+
+    def _drain(self, reason: str) -> None:
+        """End every waiting job with `reason`."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                job.gen.cancel.set()
+                job.deliver("error", reason)
 
     def _work(self) -> None:
         while True:
@@ -235,18 +300,45 @@ class Circuit:
                 continue
             self._busy.set()
             self._current = job
-            backend = self._backend
             try:
-                if backend is None:
-                    raise RuntimeError("circuit is closed")
-                for chunk in backend.stream(job.gen):
-                    job.deliver("delta", chunk)
-                    if job.gen.cancel.is_set():
-                        break
-                job.deliver("done")
-            except Exception as exc:
-                log.warning("circuit %s failed a request: %s", self.name, exc)
-                job.deliver("error", str(exc) or type(exc).__name__)
+                self._run(job)
             finally:
                 self._current = None
                 self._busy.clear()
+
+    def _run(self, job: _Job) -> None:
+        backend = self._backend
+        try:
+            if backend is None:
+                raise RuntimeError(self.error or f"circuit is {self.state}")
+            for chunk in backend.stream(job.gen):
+                job.deliver("delta", chunk)
+                if job.gen.cancel.is_set():
+                    break
+            job.deliver("done")
+        except WorkerDied as exc:
+            self._mark_dead(exc.reason)
+            job.deliver("error", str(exc))
+            self._restart()
+        except Exception as exc:
+            log.warning("circuit %s failed a request: %s", self.name, exc)
+            job.deliver("error", str(exc) or type(exc).__name__)
+
+    def _mark_dead(self, reason: str) -> None:
+        with self._guard:
+            self._backend = None
+            self.state = "loading"
+        self.last_exit = reason
+        self.restarts += 1
+        log.warning("circuit %s: worker died (%s); restarting", self.name, reason)
+
+    def _restart(self) -> None:
+        """The worker died under a request: start a new one (on this thread) after backoff."""
+        if self._stop.wait(self._backoff(1)):
+            return
+        if not self._start_backend(failures=1):
+            self._drain(self.error or "circuit failed / 회로 실패")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

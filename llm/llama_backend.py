@@ -1,15 +1,54 @@
-"""GGUF models through llama-cpp-python (the GGUF's own chat template, mmap)."""
+"""GGUF models through llama-cpp-python: the GGUF's own chat template, mmap, warm prefixes.
+
+This backend runs inside a circuit's worker process (`llm.worker`). At load it evaluates
+each static system prefix (persona + declarations) so the first request only pays for its
+own remembered lines and prompt; with more than one prefix (the synthesis) it keeps each
+prefix's state and restores the right one instead of evaluating it again.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from llm.backend import Backend, BackendError, Generation
 
 log = logging.getLogger(__name__)
+
+SENTINEL = "\u2063\u2063echo-prefix-end\u2063\u2063"  # cut mark inside a templated prefix
+
+
+@dataclass
+class LlamaConfig:
+    """Everything a worker needs to load one model (picklable, secret-free)."""
+
+    model_path: str
+    n_ctx: int = 4096
+    n_gpu_layers: int = -1
+    n_threads: int | None = None
+    n_threads_batch: int | None = None
+    prefixes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Prefix:
+    tokens: list[int]
+    state: Any = None  # a LlamaState when several prefixes take turns
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens two sequences share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class LlamaBackend(Backend):
@@ -18,17 +57,21 @@ class LlamaBackend(Backend):
     kind: ClassVar[str] = "llama"
     supports_json_schema: ClassVar[bool] = True
 
-    def __init__(
-        self, model_path: Path, *, n_ctx: int, n_gpu_layers: int, n_threads: int | None = None
-    ) -> None:
-        self.model_path = model_path
-        self.n_ctx = n_ctx
-        self.n_gpu_layers = n_gpu_layers
-        self.n_threads = n_threads
+    def __init__(self, config: LlamaConfig) -> None:
+        self.config = config
+        self.model_path = Path(config.model_path)
         self._llama: Any = None
+        self._formatter: Any = None
+        self._prefixes: list[_Prefix] = []
+        self._warmup_s: float | None = None
+
+    @property
+    def warmup_s(self) -> float | None:
+        """Seconds spent evaluating the static prefixes at load."""
+        return self._warmup_s
 
     def load(self) -> None:
-        """Map the GGUF file and build the context."""
+        """Map the GGUF file, build the context and warm the static prefixes."""
         if not self.model_path.is_file():
             raise BackendError(
                 f"model file not found: {self.model_path} "
@@ -38,44 +81,134 @@ class LlamaBackend(Backend):
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - setup problem
             raise BackendError(f"llama-cpp-python is not installed: {exc}") from exc
+        cfg = self.config
         try:
             self._llama = Llama(
                 model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_gpu_layers=self.n_gpu_layers,
-                n_threads=self.n_threads,
+                n_ctx=cfg.n_ctx,
+                n_gpu_layers=cfg.n_gpu_layers,
+                n_threads=cfg.n_threads,
+                n_threads_batch=cfg.n_threads_batch,
                 use_mmap=True,
                 verbose=False,
             )
         except Exception as exc:  # llama.cpp reports bad files as ValueError/RuntimeError
             raise BackendError(f"cannot load {self.model_path.name}: {exc}") from exc
+        self._formatter = _chat_formatter(self._llama)
+        started = time.monotonic()
+        self._warm(cfg.prefixes)
+        self._warmup_s = time.monotonic() - started
+
+    def _warm(self, texts: Sequence[str]) -> None:
+        if self._formatter is None or not texts:
+            return
+        keep_states = len(texts) > 1
+        for text in texts:
+            tokens = self._prefix_tokens(text)
+            if not tokens or len(tokens) >= self.config.n_ctx - 64:
+                continue
+            self._llama.reset()
+            self._llama.eval(tokens)
+            state = self._llama.save_state() if keep_states else None
+            self._prefixes.append(_Prefix(tokens, state))
+
+    def _prefix_tokens(self, text: str) -> list[int]:
+        """The tokens a chat-templated system message starting with `text` begins with."""
+        rendered = self._formatter(messages=[{"role": "system", "content": text + SENTINEL}])
+        head = rendered.prompt.split(SENTINEL, 1)[0]
+        if head == rendered.prompt:
+            return []
+        tokens = self._tokenize(head, rendered.added_special)
+        return tokens[:-1]  # the last token may merge with what follows: leave it out
+
+    def _tokenize(self, text: str, added_special: bool) -> list[int]:
+        return list(
+            self._llama.tokenize(text.encode("utf-8"), add_bos=not added_special, special=True)
+        )
 
     def stream(self, gen: Generation) -> Iterator[str]:
         """Stream a chat completion, stopping at the next token once cancelled."""
         if self._llama is None:
             raise BackendError("model is not loaded")
-        kwargs: dict[str, Any] = {"max_tokens": gen.max_tokens, "stream": True}
+        if self._formatter is None:
+            yield from self._stream_chat(gen)
+            return
+        rendered = self._formatter(messages=gen.messages)
+        tokens = self._tokenize(rendered.prompt, rendered.added_special)
+        room = self.config.n_ctx - len(tokens)
+        if room <= 0:
+            raise BackendError(
+                f"the prompt has {len(tokens)} tokens; the context holds {self.config.n_ctx} "
+                "(ECHO_N_CTX) / 프롬프트가 문맥보다 깁니다"
+            )
+        cached = self._restore_best_prefix(tokens)
+        gen.usage.update(prompt_tokens=len(tokens), cached_tokens=cached, completion_tokens=0)
+        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
+        kwargs = self._sampling(gen, min(gen.max_tokens, room))
+        if gen.json_schema is not None:
+            from llama_cpp import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                json.dumps(gen.json_schema), verbose=False
+            )
+        chunks = self._llama.create_completion(
+            prompt=tokens,
+            stream=True,
+            stop=[s for s in stop if s],
+            stopping_criteria=rendered.stopping_criteria,
+            **kwargs,
+        )
+        yield from self._drain(chunks, gen, lambda choice: choice.get("text"))
+
+    def _restore_best_prefix(self, tokens: list[int]) -> int:
+        """Load the saved prefix state that shares most with `tokens`; return tokens reused."""
+        live = list(self._llama._input_ids[: self._llama.n_tokens])
+        best = common_prefix(live, tokens)
+        chosen = None
+        for prefix in self._prefixes:
+            shared = common_prefix(prefix.tokens, tokens)
+            if prefix.state is not None and shared > best:
+                best, chosen = shared, prefix
+        if chosen is not None:
+            self._llama.load_state(chosen.state)
+        return max(0, min(best, len(tokens) - 1))
+
+    def _sampling(self, gen: Generation, max_tokens: int) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"max_tokens": max_tokens}
         if gen.temperature is not None:
             kwargs["temperature"] = gen.temperature
         if gen.repeat_penalty is not None:
             kwargs["repeat_penalty"] = gen.repeat_penalty
-        if gen.json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": gen.json_schema}
-        chunks = self._llama.create_chat_completion(messages=gen.messages, **kwargs)
+        return kwargs
+
+    def _drain(
+        self, chunks: Any, gen: Generation, text_of: Callable[[dict[str, Any]], str | None]
+    ) -> Iterator[str]:
+        """Yield each chunk's text, counting tokens; stop at the next one once cancelled."""
         try:
             for chunk in chunks:
                 if gen.cancel.is_set():
                     break
-                text = chunk["choices"][0].get("delta", {}).get("content")
+                text = text_of(chunk["choices"][0])
                 if text:
+                    gen.usage["completion_tokens"] = gen.usage.get("completion_tokens", 0) + 1
                     yield text
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
 
+    def _stream_chat(self, gen: Generation) -> Iterator[str]:
+        """Fallback for a GGUF without a chat template: llama-cpp-python's own format."""
+        kwargs = self._sampling(gen, gen.max_tokens)
+        if gen.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": gen.json_schema}
+        chunks = self._llama.create_chat_completion(messages=gen.messages, stream=True, **kwargs)
+        yield from self._drain(chunks, gen, lambda choice: choice.get("delta", {}).get("content"))
+
     def close(self) -> None:
         """Free the model and its context."""
+        self._prefixes.clear()
         if self._llama is not None:
             closer = getattr(self._llama, "close", None)
             if closer is not None:
@@ -85,3 +218,18 @@ class LlamaBackend(Backend):
     def describe(self) -> str:
         """The model's file name (never a full secret-bearing path)."""
         return f"llama:{self.model_path.name}"
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """A Jinja2 formatter for the GGUF's own chat template (None when it has none)."""
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    eos_id, bos_id = llama.token_eos(), llama.token_bos()
+    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
+    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+    return Jinja2ChatFormatter(
+        template=template, eos_token=eos, bos_token=bos, stop_token_ids=[eos_id]
+    )

@@ -1,7 +1,6 @@
 """The archive as conversation turns: the one place that imports the replay's reader.
 
-The memory modules are moving (core/ → core/memory/): only the imports below need fixing
-then. Lines come through the replay's own reader (both layouts, clean lines, speakers);
+Lines come through the replay's own reader (both layouts, clean lines, speakers);
 token values are redacted exactly as in saved turns.
 """
 
@@ -11,8 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.archive import discover
-from core.archive_read import read_part
+from core.memory.archive import discover
+from core.memory.lines import PartLines
+from core.memory.read import read_part
 from core.origin import redact
 from core.settings import Settings
 
@@ -61,7 +61,7 @@ def iter_turns(memory_dir: Path, settings: Settings, stats: ArchiveStats) -> Ite
 
 
 def _turns(
-    rel: str, rows: list[tuple[int, str | None, str]], settings: Settings, stats: ArchiveStats
+    rel: str, rows: PartLines, settings: Settings, stats: ArchiveStats
 ) -> Iterator[Turn]:
     index = 0
     lines: list[str] = []

@@ -13,6 +13,16 @@ DEMO_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+case "${1:-}" in
+  "" | --dev | --train | --dashboard) ;;
+  -h | --help)
+    echo "usage: scripts/setup.sh [--dev | --train | --dashboard]"
+    echo "  (none) the server; --dev + tests (torch, Chromium, Xvfb); --train + torch;"
+    echo "  --dashboard + matplotlib / 서버, 테스트, 학습, 대시보드용 설치"
+    exit 0 ;;
+  *) echo "unknown option: $1 (try --help) / 알 수 없는 옵션" >&2; exit 2 ;;
+esac
+
 # 1. uv (the package manager that reads uv.lock)
 if command -v uv >/dev/null 2>&1; then
   UV=$(command -v uv)
@@ -33,6 +43,7 @@ sync_args=(--locked --inexact --python "$PYTHON" --no-install-package llama-cpp-
 case "${1:-}" in
   --dev) "$UV" sync "${sync_args[@]}" ;;
   --train) "$UV" sync "${sync_args[@]}" --no-dev --group train ;;
+  --dashboard) "$UV" sync "${sync_args[@]}" --no-dev --group dashboard ;;
   *) "$UV" sync "${sync_args[@]}" --no-dev ;;
 esac
 

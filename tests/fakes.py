@@ -17,6 +17,7 @@ class FakeBackend(Backend):
     def __init__(self, delay: float = 0.0, fail_load: str | None = None) -> None:
         self.delay = delay
         self.fail_load = fail_load
+        self.gate: threading.Event | None = None  # when set, each answer waits for it
         self.replies: list[str] = []
         self.history: list[Generation] = []
         self.active = 0
@@ -36,6 +37,8 @@ class FakeBackend(Backend):
             self.max_active = max(self.max_active, self.active)
         try:
             self.history.append(gen)
+            if self.gate is not None:
+                self.gate.wait(30)
             reply = self.replies.pop(0) if self.replies else "ok"
             for word in reply.split():
                 if gen.cancel.is_set():
@@ -45,3 +48,14 @@ class FakeBackend(Backend):
         finally:
             with self._lock:
                 self.active -= 1
+
+
+def alive(pid: int) -> bool:
+    """True while a process runs (a zombie waiting to be reaped counts as gone)."""
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import BrainDep, CallerDep
-from api.schemas import AskRequest
+from api.deps import BrainDep, CallerDep, IdempotencyKey
+from api.schemas import AskRequest, error_responses, stream_response
 from api.sse import Emit, error_fields, relay
 from core.echo_brain import EchoBrain
-from core.errors import EchoBrainError
 from core.origin import Caller
 
 router = APIRouter(prefix="/api", tags=["conversation"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+RESPONSES = {
+    **stream_response("The answer: a JSON document, or events when `stream` is true"),
+    201: {"description": "A project was created (kind: create) / 프로젝트를 만들었습니다"},
+    **error_responses(401, 403, 409, 413, 422, 429, 503, 507),
+}
 
 
-@router.post("/ask", response_model=None)
+@router.post("/ask", response_model=None, responses=RESPONSES)
 async def ask(
     body: AskRequest, brain: BrainDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse | StreamingResponse:
@@ -44,7 +47,7 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 
 def _events(brain: EchoBrain, prompt: str, caller: Caller, key: str | None) -> AsyncIterator[str]:
-    """`delta` events {circuit, text} as tokens arrive, then one `done` event with the document."""
+    """`delta` events {circuit, text} as tokens arrive, then one `done` (or `error`) event."""
 
     async def produce(emit: Emit) -> None:
         async def on_delta(circuit: str, text: str) -> None:
@@ -53,7 +56,7 @@ def _events(brain: EchoBrain, prompt: str, caller: Caller, key: str | None) -> A
         try:
             answer = await brain.ask(prompt, caller=caller, idempotency_key=key, on_delta=on_delta)
             await emit(_sse("done", answer.as_dict()))
-        except EchoBrainError as exc:
+        except Exception as exc:  # any failure ends the stream with an error event (and a log)
             await emit(_sse("error", {"error": error_fields(exc)}))
 
     return relay(produce)

@@ -32,18 +32,10 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"description": "Not ready yet (same document)"}})
 async def ready(request: Request) -> JSONResponse:
     """200 once the replay is done and every circuit is loaded, else 503; same document."""
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is None:
-        doc: dict[str, Any] = {
-            "ready": False,
-            "replay": {"state": "pending", "lines": 0},
-            "circuits": {},
-        }
-        return JSONResponse(doc, status_code=503, headers={"Retry-After": "5"})
-    doc = readiness(runtime)
+    doc = readiness(request.app.state.runtime)  # the lifespan sets it before any request
     headers = {} if doc["ready"] else {"Retry-After": "5"}
     return JSONResponse(doc, status_code=200 if doc["ready"] else 503, headers=headers)
 

@@ -9,26 +9,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import OriginDep, RuntimeDep
-from core.errors import BadInput, NotFound
+from api.schemas import NOT_BLANK, error_responses
+from core.errors import NotFound
 
-router = APIRouter(prefix="/api", tags=["memory"])
+router = APIRouter(prefix="/api", tags=["memory"], responses=error_responses(401, 403))
+Words = Query(
+    min_length=1, max_length=1000, pattern=NOT_BLANK, description="Words or a phrase / 검색어"
+)
 
 
-@router.get("/memory/search")
+@router.get("/memory/search", responses=error_responses(422))
 async def search(
     runtime: RuntimeDep,
     origin: OriginDep,
-    q: Annotated[str, Query(max_length=1000, description="Words or a phrase / 검색어")],
+    q: Annotated[str, Words],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """Best-matching archive lines with their day, part and line (origin only)."""
-    if not q.strip():
-        raise BadInput("q is empty", "검색어(q)가 비어 있습니다.")
     hits = await asyncio.to_thread(runtime.index.search, q, k)
     return {"query": q, "results": [hit.as_dict() for hit in hits]}
 
 
-@router.get("/insight")
+@router.get("/insight", responses=error_responses(404))
 async def insight(runtime: RuntimeDep, origin: OriginDep) -> dict[str, Any]:
     """The insight document the boot replay wrote (origin only)."""
     path = runtime.settings.memory_dir / "insight.json"

@@ -6,16 +6,16 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BrainDep, CallerDep
+from api.deps import BrainDep, CallerDep, IdempotencyKey
+from api.schemas import ChatRequest, stream_response
 from api.sse import Emit, error_fields, relay
 from core.echo_brain import Answer, AskOptions, EchoBrain
-from core.errors import BadInput, EchoBrainError, NotFound
+from core.errors import BadInput, NotFound
 from core.merge import MERGE_ORDER
 from core.origin import Caller
 from core.settings import CIRCUIT_NAMES
@@ -24,35 +24,6 @@ from llm.circuit import CircuitResult
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 MODEL_IDS: tuple[str, ...] = ("echo-brain", *CIRCUIT_NAMES)
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-
-
-class ChatMessage(BaseModel):
-    """One message; content as a string or OpenAI text parts."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
-
-    def text(self) -> str:
-        """The message's text (text parts joined)."""
-        if isinstance(self.content, list):
-            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
-        return self.content or ""
-
-
-class ChatRequest(BaseModel):
-    """Body of POST /v1/chat/completions (the fields Echo Brain uses)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    max_tokens: int | None = Field(None, ge=1, le=65_536)
-    max_completion_tokens: int | None = Field(None, ge=1, le=65_536)
-    temperature: float | None = Field(None, ge=0, le=2)
 
 
 @router.get("/models")
@@ -68,7 +39,7 @@ async def list_models(caller: CallerDep) -> dict[str, Any]:
     }
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses=stream_response("A completion"))
 async def chat_completions(
     body: ChatRequest, brain: BrainDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse | StreamingResponse:
@@ -119,6 +90,7 @@ def _to_request(body: ChatRequest) -> tuple[str, AskOptions]:
 
 def _completion(answer: Answer, model: str, completion_id: str) -> dict[str, Any]:
     tokens = sum(r.tokens for r in answer.circuits.values())
+    prompt_tokens = sum(r.prompt_tokens for r in answer.circuits.values())
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -131,7 +103,11 @@ def _completion(answer: Answer, model: str, completion_id: str) -> dict[str, Any
                 "message": {"role": "assistant", "content": answer.reply},
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": tokens, "total_tokens": tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": tokens,
+            "total_tokens": prompt_tokens + tokens,
+        },
         "echo_brain": {k: v for k, v in answer.as_dict().items() if k != "reply"},
     }
 
@@ -217,7 +193,7 @@ def _stream(
             if not ordered.emitted and answer.reply:
                 await send([answer.reply])
             await emit(_chunk(completion_id, model, {}, "stop"))
-        except EchoBrainError as exc:
+        except Exception as exc:  # any failure ends the stream with an error event and [DONE]
             error = {**error_fields(exc), "type": "server_error"}
             await emit(f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n")
         await emit("data: [DONE]\n\n")

@@ -1,25 +1,19 @@
-"""The web chat page: GET /ui and its static files from the repo's `ui/` folder."""
+"""The web chat page: GET /ui, and its static files from the repo's `ui/` folder (StaticFiles)."""
 
 from __future__ import annotations
 
-import re
+import os
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from core.errors import NotFound
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
-
-MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-}
 
 # No inline script or style and nothing from elsewhere: the page only talks to this server.
 SECURITY_HEADERS = {
@@ -32,40 +26,43 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
-ASSET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
-
 router = APIRouter(tags=["ui"])
 
 
-def _not_found(name: str) -> NotFound:
-    return NotFound(
-        f"no such UI file: {name!r}; the page is at /ui",
-        f"그런 UI 파일이 없습니다: {name!r}. 페이지는 /ui 에 있습니다.",
-    )
+class UiFiles(StaticFiles):
+    """The UI folder's files with the page's security headers; a missing one is a JSON 404."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """The file, or NotFound (bilingual) instead of Starlette's plain 404."""
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code == 404:
+                raise NotFound(
+                    f"no such UI file: {path!r}; the page is at /ui",
+                    f"그런 UI 파일이 없습니다: {path!r}. 페이지는 /ui 에 있습니다.",
+                ) from None
+            raise
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
 
-def ui_file(name: str, ui_dir: Path = UI_DIR) -> Response:
-    """One file of the UI folder with its media type, or NotFound."""
-    path = ui_dir / name
-    media_type = MEDIA_TYPES.get(path.suffix.lower())
-    if not ASSET_NAME.fullmatch(name) or media_type is None or not path.is_file():
-        raise _not_found(name)
-    return Response(path.read_bytes(), media_type=media_type, headers=SECURITY_HEADERS)
+def static_files(ui_dir: Path = UI_DIR) -> UiFiles:
+    """The app to mount at /ui (after the routes below, which it must not shadow)."""
+    return UiFiles(directory=ui_dir)
 
 
 @router.get("/ui", response_class=Response, responses={200: {"content": {"text/html": {}}}})
 async def ui_page() -> Response:
     """The web chat page: the three circuits side by side and the merged reply, streaming."""
-    return ui_file("index.html")
+    return FileResponse(
+        os.fspath(UI_DIR / "index.html"),
+        media_type="text/html; charset=utf-8",
+        headers=SECURITY_HEADERS,
+    )
 
 
 @router.get("/ui/", include_in_schema=False)
 async def ui_slash() -> RedirectResponse:
     """The page lives at /ui."""
     return RedirectResponse("/ui", status_code=308)
-
-
-@router.get("/ui/{name}", response_class=Response, include_in_schema=False)
-async def ui_asset(name: str) -> Response:
-    """A static file of the web chat page (script, style sheet, icon)."""
-    return ui_file(name)

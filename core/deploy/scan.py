@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from core.deploy.cpu import AMX_FIX, cpu_flags, read_build_info
 from core.deploy.gguf_header import GGUFInfo, read_gguf_info
 from core.deploy.models import find_manifest, load_models_manifest, resolve_circuits
 from core.deploy.plan import VramPlan, build_plan, detect_gpus
@@ -64,6 +65,7 @@ def _scan_runtime(report: ScanReport) -> None:
     gpu = bool(llama_cpp.llama_supports_gpu_offload())
     report.add("runtime", "llama-cpp-python", "ok",
                f"{llama_cpp.__version__}, GPU offload {'supported' if gpu else 'not supported'}")
+    _scan_build(report)
     gpus = detect_gpus()
     if not gpus:
         report.add("runtime", "gpu", "ok", "none (nvidia-smi absent or no GPU): CPU inference")
@@ -71,6 +73,25 @@ def _scan_runtime(report: ScanReport) -> None:
         report.add("runtime", f"gpu{i}", "ok" if gpu else "warn",
                    f"{g.name}, {g.total_bytes / 2**30:.1f} GiB, {g.used_bytes / 2**30:.1f} GiB used"
                    + ("" if gpu else "; llama-cpp-python has no GPU offload: rebuild with CUDA"))
+
+
+def _scan_build(report: ScanReport) -> None:
+    """The CPU features llama.cpp was built with and uses; an AMX build is blocking."""
+    try:
+        build = read_build_info()
+    except Exception as exc:  # a broken native build raises more than ImportError
+        report.add("runtime", "llama.cpp build", "warn", f"no system info: {exc}")
+        return
+    report.add("runtime", "llama.cpp build", "ok", ", ".join(build.enabled) or build.system_info)
+    amx_cpu = sorted(f for f in cpu_flags() if f.startswith("amx"))
+    if build.has_amx:
+        where = ", ".join(p.name for p in build.amx_libraries) or "AMX features on"
+        report.add("runtime", "AMX", "fail",
+                   f"llama.cpp was built with AMX kernels ({where}); they crash on "
+                   f"Sapphire-Rapids-class VMs: {AMX_FIX}")
+    else:
+        cpu = f"this CPU has {' '.join(amx_cpu)}, unused" if amx_cpu else "this CPU has none"
+        report.add("runtime", "AMX", "ok", f"built without AMX kernels ({cpu})")
 
 
 def _model_detail(info: GGUFInfo) -> str:

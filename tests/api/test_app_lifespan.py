@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +17,8 @@ from core.settings import CIRCUIT_NAMES, load_settings
 from llm.circuit import Circuit
 from tests.fakes import FakeBackend
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def test_root_answers_and_ready_is_503_while_models_load(monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
@@ -21,7 +27,7 @@ def test_root_answers_and_ready_is_503_while_models_load(monkeypatch: pytest.Mon
         release.wait(30)  # a model that takes long to load
         return FakeBackend()
 
-    def circuits(_: object) -> dict[str, Circuit]:
+    def circuits(*_: object) -> dict[str, Circuit]:
         return {name: Circuit(name, "p", slow_backend) for name in CIRCUIT_NAMES}
 
     monkeypatch.setattr(api.app, "build_circuits", circuits)
@@ -42,12 +48,35 @@ def test_root_answers_and_ready_is_503_while_models_load(monkeypatch: pytest.Mon
 
 
 def test_importing_the_server_loads_no_model() -> None:
-    import importlib
-    import sys
+    # A fresh process: nothing this test session imported before can hide a module global.
+    code = (
+        "import gc, sys\n"
+        "import api.server\n"
+        "from llm.backend import Backend\n"
+        "from llm.circuit import Circuit\n"
+        "live = [o for o in gc.get_objects() if isinstance(o, (Backend, Circuit))]\n"
+        "print(len(live), 'llama_cpp' in sys.modules, hasattr(api.server.app.state, 'runtime'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "False", "False"]  # no circuit, no llama, no runtime
 
-    sys.modules.pop("api.server", None)
-    module = importlib.import_module("api.server")
-    assert not hasattr(module.app.state, "runtime")  # built only by the lifespan
+
+def test_each_app_builds_its_own_circuits_in_its_lifespan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ECHO_EMOTION_MODEL", "echo")
+    monkeypatch.setenv("ECHO_CREATION_MODEL", "echo")
+    monkeypatch.setenv("ECHO_SELF_MODEL", "echo")
+    first, second = create_app(load_settings()), create_app(load_settings())
+    with TestClient(first), TestClient(second):
+        one, two = first.state.runtime, second.state.runtime
+        assert set(one.circuits) == set(two.circuits) == set(CIRCUIT_NAMES)
+        assert all(one.circuits[n] is not two.circuits[n] for n in CIRCUIT_NAMES)
+        assert one.brain is not two.brain and one.index is not two.index
 
 
 def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

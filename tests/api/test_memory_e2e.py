@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from core.archive import decode_part, discover, parse_lines
+from core.memory.archive import discover
+from core.memory.lines import decode_part, parse_lines
 from tests.e2e_server import run_server
 
 TOKEN = "origin-secret-for-memory-tests"

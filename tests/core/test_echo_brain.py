@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -18,12 +20,20 @@ ANYONE = Caller(is_origin=False, authenticated=False)
 
 
 def brain_with(
-    backends: dict[str, FakeBackend], settings: Settings | None = None, *, load: bool = True
+    backends: dict[str, FakeBackend],
+    settings: Settings | None = None,
+    *,
+    load: bool = True,
+    queue_size: int = 8,
 ) -> EchoBrain:
     settings = settings or load_settings()
     circuits = {
         name: Circuit(
-            name, f"persona of {name}", (lambda b=b: b), timeout_s=settings.circuit_timeout_s
+            name,
+            f"persona of {name}",
+            (lambda b=b: b),
+            timeout_s=settings.circuit_timeout_s,
+            queue_size=queue_size,
         )
         for name, b in backends.items()
     }
@@ -95,20 +105,32 @@ def test_timeout_is_reported_and_the_merge_goes_on() -> None:
     assert answer.reply.startswith("ok")
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until `condition` holds (state observed, not time guessed)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.001)
+
+
 def test_busy_circuit_rejects_the_whole_fan_out() -> None:
-    backends = three(delay=0.05)
-    brain = brain_with(backends)
-    for circuit in brain.circuits.values():
-        circuit._jobs.maxsize = 1  # a queue of one waiting request
+    backends = three()
+    gate = threading.Event()
+    for backend in backends.values():
+        backend.gate = gate
+    brain = brain_with(backends, queue_size=1)  # a queue of one waiting request
 
     async def main() -> None:
         first = asyncio.create_task(brain.fan_out("one"))
-        await asyncio.sleep(0.02)
+        await until(lambda: all(b.active == 1 for b in backends.values()))  # one runs
         second = asyncio.create_task(brain.fan_out("two"))
-        await asyncio.sleep(0.01)
+        await until(lambda: all(c.queue_depth == 2 for c in brain.circuits.values()))  # one waits
         with pytest.raises(CircuitBusy):
             await brain.fan_out("three")
-        await asyncio.gather(first, second)
+        gate.set()
+        answers = await asyncio.gather(first, second)
+        assert all(r.status == "ok" for answer in answers for r in answer.values())
+        assert all(len(b.history) == 2 for b in backends.values())  # "three" never ran
 
     asyncio.run(main())
 

@@ -9,7 +9,6 @@ import pytest
 
 from core.identity import (
     CIRCUIT_ROLES,
-    IDENTITY_PATTERNS,
     Manifest,
     is_identity_question,
     load_manifests,
@@ -17,6 +16,13 @@ from core.identity import (
 )
 from core.settings import load_settings
 
+# The reference list of what counts (the regexes in core.identity decide).
+IDENTITY_PATTERNS: tuple[str, ...] = (
+    "너는 누구야", "너 누구야", "넌 누구니", "넌 누구야", "당신은 누구", "누구세요", "너는 뭐야",
+    "네 이름이 뭐야", "자기소개", "자아", "정체성",
+    "who are you", "what are you", "what is your name", "your identity",
+    "introduce yourself", "tell me about yourself", "who am i talking to",
+)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]{3,}")
 

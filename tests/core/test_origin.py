@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from core.echo_brain import EchoBrain
 from core.errors import EchoBrainError, Forbidden, Unauthorized
 from core.origin import (
     Caller,
@@ -16,7 +17,6 @@ from core.origin import (
     is_origin_user,
     redact,
     require_origin,
-    require_origin_command,
 )
 from core.settings import Settings, load_settings
 
@@ -166,16 +166,22 @@ def test_require_origin(
         (ACCESS, f"Bearer {ORIGIN}", "origin"),
     ],
 )
-def test_require_origin_command(
+def test_a_creation_command_needs_the_origin(
     access_token: str | None, header: str | None, outcome: object
 ) -> None:
     s = settings(access_token=access_token)
+
+    def order_creation() -> Caller:  # what every route does: authenticate, then authorize
+        caller = authenticate(header, s)
+        EchoBrain(s, {}).authorize("create project: x", caller)
+        return caller
+
     if outcome == "origin":
-        assert require_origin_command(header, s).is_origin
+        assert order_creation().is_origin
         return
     assert isinstance(outcome, type)
     with pytest.raises(outcome):
-        require_origin_command(header, s)
+        order_creation()
 
 
 def test_redact_replaces_every_configured_token() -> None:

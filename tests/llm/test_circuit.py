@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from core.errors import CircuitBusy
-from llm.backend import Generation
+from llm.backend import Generation, QueueFull
 from llm.circuit import Circuit
 from tests.fakes import FakeBackend
 
@@ -26,7 +25,15 @@ def test_failed_load_keeps_the_reason() -> None:
     circuit = Circuit("emotion", "p", lambda: FakeBackend(fail_load="no such file"))
     circuit.load()
     assert circuit.state == "failed"
-    assert circuit.snapshot() == {"state": "failed", "error": "no such file"}
+    assert circuit.snapshot() == {
+        "state": "failed",
+        "error": "no such file",
+        "pid": None,
+        "restarts": 0,
+        "last_exit": None,
+        "warmup_s": None,
+        "load_s": None,
+    }
 
 
 def test_one_circuit_runs_its_calls_one_at_a_time() -> None:
@@ -50,9 +57,9 @@ def test_full_queue_raises_busy_with_retry_after() -> None:
         first = circuit.open(gen())
         await asyncio.sleep(0.02)  # the worker takes the first job
         second = circuit.open(gen())
-        with pytest.raises(CircuitBusy) as info:
+        with pytest.raises(QueueFull) as info:
             circuit.open(gen())
-        assert info.value.retry_after
+        assert info.value.size == 1
         await asyncio.gather(first.result(), second.result())
 
     asyncio.run(main())

@@ -43,3 +43,20 @@ def test_with_origin_model_adds_the_exported_files_only(tmp_path: Path) -> None:
     assert models == ["models/", "models/origin/", *sorted(f"models/origin/{n}" for n in EXPORTED)]
     again = write_zip(src, tmp_path / "again", with_origin_model=True)
     assert again.path.read_bytes() == report.path.read_bytes()
+
+
+def test_the_zip_command_takes_with_origin_model(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    src = tree(tmp_path / "src")
+    args = [sys.executable, "-m", "cli", "zip", "--root", str(src), "--json"]
+    plain = subprocess.run([*args, "--out", str(tmp_path / "a")], capture_output=True,
+                           text=True, check=True)
+    withm = subprocess.run([*args, "--out", str(tmp_path / "b"), "--with-origin-model"],
+                           capture_output=True, text=True, check=True)
+    assert not [n for n in names(Path(json.loads(plain.stdout)["path"])) if "origin-nano" in n]
+    packed = names(Path(json.loads(withm.stdout)["path"]))
+    assert "models/origin/origin-nano.gguf" in packed
+    assert "models/origin/checkpoint.pt" not in packed

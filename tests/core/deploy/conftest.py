@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from core.deploy.commands import register
+from cli.deploy import register
 
 Q4_K = gguf.GGMLQuantizationType.Q4_K
 
@@ -113,7 +113,7 @@ def cli() -> Callable[..., CliResult]:
 
 @pytest.fixture
 def demo_model() -> Path:
-    """The real demo GGUF that setup extracts (skip when it is not there)."""
+    """The real demo GGUF that setup extracts (the test fails when it is not there)."""
     import os
 
     path = Path(os.environ["ECHO_MODELS_DIR"]) / "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -113,7 +113,7 @@ def _run_fetch(tmp_path: Path, extra_env: dict[str, str]) -> subprocess.Complete
     env |= {"ECHO_MODELS_DIR": str(tmp_path / "models"), "HF_HOME": str(tmp_path / "hf"),
             "ECHO_SELF_MODEL": LLAMA, "ECHO_EMOTION_MODEL": "echo",
             "ECHO_CREATION_MODEL": "echo", "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    code = ("import typer; from core.deploy.commands import register; "
+    code = ("import typer; from cli.deploy import register; "
             "app = typer.Typer(); register(app); app()")
     return subprocess.run(
         [sys.executable, "-c", code, "fetch-models", "--manifest", str(REPO / "models.toml")],

