@@ -47,7 +47,11 @@ def llama_logits(llama: Any, ids: list[int]) -> np.ndarray:
 
 
 def gguf_bits_per_byte(gguf: Path, text: str, n_threads: int | None = None) -> dict[str, float]:
-    """Bits per byte of text under a GGUF, through llama-cpp-python, window by window."""
+    """Bits per byte of text under a GGUF, through llama-cpp-python.
+
+    Sliding windows of the model's context, half overlapping: every token after the first is
+    predicted exactly once, with at least half a context before it (but in the first window).
+    """
     from llama_cpp import Llama
 
     llama = Llama(model_path=str(gguf), n_ctx=0, logits_all=True, n_threads=n_threads,
@@ -55,15 +59,18 @@ def gguf_bits_per_byte(gguf: Path, text: str, n_threads: int | None = None) -> d
     try:
         ctx = llama.n_ctx()
         ids = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        nats, predicted = 0.0, 0
-        for start in range(0, max(1, len(ids) - 1), ctx - 1):
+        nats, predicted, done = 0.0, 0, 1  # ids[:done] are predicted (the first never is)
+        start = 0
+        while done < len(ids):
             window = ids[start : start + ctx]
-            if len(window) < 2:
-                break
             logits = llama_logits(llama, window)[:-1]
             logp = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-            nats -= float(logp[np.arange(len(window) - 1), window[1:]].sum())
-            predicted += len(window) - 1
+            first = done - start - 1  # the first position whose next token is still unscored
+            targets = np.asarray(window[first + 1 :])
+            nats -= float(logp[np.arange(first, len(window) - 1), targets].sum())
+            predicted += len(targets)
+            done = start + len(window)
+            start = max(start + 1, done - ctx // 2)
     finally:
         llama.close()
     nbytes = len(text.encode("utf-8"))

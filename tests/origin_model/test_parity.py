@@ -110,3 +110,19 @@ def test_chat_template_matches_the_training_format(trained: TrainedRun) -> None:
         assert ids == ChatEncoder(sp).encode(turns)
     finally:
         engine.close()
+
+
+def test_gguf_bits_per_byte_agrees_with_pytorch(trained: TrainedRun) -> None:
+    from origin_model.evaluate import gguf_bits_per_byte
+    from origin_model.tokenizer import turn_text
+
+    text = "".join(turn_text("user", line, i == 0) for i, line in enumerate(LINES))
+    ids = ChatEncoder(load_tokenizer(trained.out / "tokenizer.model")).encode(
+        [("user", line, i == 0) for i, line in enumerate(LINES)])
+    model = load_pth(trained.out / "origin-nano.pth").eval()
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([ids]))[0].double(), dim=-1)
+    nats = -float(logp[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].sum())
+    got = gguf_bits_per_byte(trained.out / "origin-nano.gguf", text, n_threads=1)
+    assert got["tokens"] == len(ids) and got["predicted"] == len(ids) - 1
+    assert abs(got["bits_per_byte"] - nats / np.log(2) / len(text.encode())) < 1e-3

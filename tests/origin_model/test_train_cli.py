@@ -140,3 +140,16 @@ def test_kill_9_leaves_the_model_intact_and_the_rerun_resumes(
     steps = [line["step"] for line in metrics(out)]
     assert steps == sorted(set(steps)) and steps[-1] == resumed_from + 2
     assert not leftovers(out)
+
+
+def test_minutes_bound_the_training_time(trained: TrainedRun, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    out = trained.copy_to(models / "origin")
+    (out / "checkpoint.pt").unlink()  # a fresh run on the cached tokenizer and token files
+    done = run_train(models, "--memory-dir", trained.memory, "--minutes", "0.1", "--json", *SMALL)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["horizon"] == "0.1 min" and summary["stopped"] == "done"
+    assert 6.0 <= summary["elapsed_s"] < 6.0 + 30 and summary["step"] >= 1
+    lines = metrics(out)  # a fresh metrics.jsonl: a line every 25 steps and at the end
+    assert lines[-1]["step"] == summary["step"] and len(lines) <= summary["step"] // 25 + 1
