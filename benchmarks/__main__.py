@@ -10,6 +10,7 @@ BENCHMARKS = (
     "benchmarks.bench_throughput",
     "benchmarks.bench_warm",
     "benchmarks.bench_replay",
+    "benchmarks.bench_train",
 )
 
 if __name__ == "__main__":

@@ -96,14 +96,16 @@ TORCH_VERSION=2.13.0
 if { [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--train" ]; } && ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     say "installing torch ${TORCH_VERSION} with CUDA / CUDA용 torch 설치"
-    "$UV" pip install --python .venv/bin/python "torch==${TORCH_VERSION}"
+    "$UV" pip install --python .venv/bin/python --compile-bytecode "torch==${TORCH_VERSION}"
   else
     links=$("$PYTHON" -m pip config get global.find-links 2>/dev/null || true)
     say "installing torch ${TORCH_VERSION}+cpu (CPU build) / CPU용 torch 설치"
     if [ -n "$links" ] && ls "$links"/torch-"${TORCH_VERSION}"+cpu-*.whl >/dev/null 2>&1; then
-      "$UV" pip install --python .venv/bin/python --find-links "$links" "torch==${TORCH_VERSION}+cpu"
+      "$UV" pip install --python .venv/bin/python --compile-bytecode --find-links "$links" \
+        "torch==${TORCH_VERSION}+cpu"
     else
-      "$UV" pip install --python .venv/bin/python --index-url https://download.pytorch.org/whl/cpu \
+      "$UV" pip install --python .venv/bin/python --compile-bytecode \
+        --index-url https://download.pytorch.org/whl/cpu \
         --extra-index-url https://pypi.org/simple "torch==${TORCH_VERSION}+cpu"
     fi
   fi
