@@ -24,18 +24,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
-def client(server: Server) -> OpenAI:
-    return OpenAI(base_url=server.url + "/v1", api_key="not-needed", max_retries=0)
+@pytest.fixture(scope="module")
+def sdk(server: Server) -> Iterator[OpenAI]:
+    """The official OpenAI client on the server, closed afterwards (no socket left open)."""
+    with OpenAI(base_url=server.url + "/v1", api_key="not-needed", max_retries=0) as client:
+        yield client
 
 
-def test_models_lists_the_four_ids(server: Server) -> None:
-    ids = {m.id for m in client(server).models.list()}
+def test_models_lists_the_four_ids(server: Server, sdk: OpenAI) -> None:
+    ids = {m.id for m in sdk.models.list()}
     assert ids == {"echo-brain", "emotion", "creation", "self"}
 
 
 @pytest.mark.parametrize("model", ["echo-brain", "self"])
-def test_openai_client_gets_a_completion(server: Server, model: str) -> None:
-    completion = client(server).chat.completions.create(
+def test_openai_client_gets_a_completion(server: Server, sdk: OpenAI, model: str) -> None:
+    completion = sdk.chat.completions.create(
         model=model, messages=[{"role": "user", "content": STORY}], max_tokens=24
     )
     text = completion.choices[0].message.content or ""
@@ -44,8 +47,8 @@ def test_openai_client_gets_a_completion(server: Server, model: str) -> None:
 
 
 @pytest.mark.parametrize("model", ["echo-brain", "self"])
-def test_openai_client_gets_a_stream(server: Server, model: str) -> None:
-    stream = client(server).chat.completions.create(
+def test_openai_client_gets_a_stream(server: Server, sdk: OpenAI, model: str) -> None:
+    stream = sdk.chat.completions.create(
         model=model, messages=[{"role": "user", "content": STORY}], max_tokens=24, stream=True
     )
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
@@ -53,11 +56,11 @@ def test_openai_client_gets_a_stream(server: Server, model: str) -> None:
     assert len("".join(pieces).split()) >= 3
 
 
-def test_openai_errors_are_openai_shaped(server: Server) -> None:
+def test_openai_errors_are_openai_shaped(server: Server, sdk: OpenAI) -> None:
     import openai
 
     with pytest.raises(openai.NotFoundError) as info:
-        client(server).chat.completions.create(
+        sdk.chat.completions.create(
             model="gpt-9", messages=[{"role": "user", "content": "hi"}]
         )
     assert "echo-brain" in str(info.value)
