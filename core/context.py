@@ -13,7 +13,7 @@ MAX_MANIFEST_CHARS = 1200
 
 
 class MemoryLine(Protocol):
-    """A remembered line (core.memory_index.SearchHit has this shape)."""
+    """A remembered line (core.memory.rows.SearchHit has this shape)."""
 
     @property
     def day(self) -> str:

@@ -47,7 +47,7 @@ class TurnStore(Protocol):
 
 
 class ContextSource(Protocol):
-    """Where remembered lines come from (core.memory_index.MemoryIndex)."""
+    """Where remembered lines come from (core.memory.index.MemoryIndex)."""
 
     def context_for(self, prompt: str, k: int = 8) -> Sequence[MemoryLine]:
         """Best-matching lines for a prompt."""
