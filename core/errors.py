@@ -87,3 +87,15 @@ class ProjectWriteError(EchoBrainError):
     """Writing a created project failed (disk full, permissions); nothing was left behind."""
 
     code = "create_failed"
+
+
+class ZipError(EchoBrainError):
+    """The deploy zip could not be built or did not check out."""
+
+    code = "zip_failed"
+
+
+class FetchError(EchoBrainError):
+    """A model could not be downloaded."""
+
+    code = "fetch_failed"

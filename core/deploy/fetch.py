@@ -17,16 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.deploy.models import CircuitModel, ModelEntry
-from core.errors import EchoBrainError
+from core.errors import FetchError
 
 Status = Literal["present", "missing", "wrong-size", "unknown"]
 ProgressFactory = Callable[[str], Any]  # description -> a tqdm class (or None)
 
-
-class FetchError(EchoBrainError):
-    """A model could not be downloaded."""
-
-    code = "fetch_failed"
 
 
 @dataclass

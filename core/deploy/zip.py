@@ -27,7 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ConfigError, EchoBrainError
+from core.errors import ConfigError, ZipError
 
 INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin",
                 "ui", "memory")
@@ -50,11 +50,6 @@ ORIGIN_MODEL_FILES = ("origin-*.gguf", "origin-*.pth", "origin-*.safetensors",
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 MIN_TOKEN_SCAN = 8
 
-
-class ZipError(EchoBrainError):
-    """The deploy zip could not be built or did not check out."""
-
-    code = "zip_failed"
 
 
 @dataclass(frozen=True)
