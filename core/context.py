@@ -65,17 +65,20 @@ def build_messages(
 ) -> list[dict[str, str]]:
     """System, earlier turns, user: what fits in `n_ctx` after the reply's `max_tokens`.
 
-    The system prefix and the prompt always go in (a prompt that cannot fit raises
-    PromptTooLong); then the newest earlier turns; then remembered lines with what is left.
+    The persona, the caller's system text and the prompt always go in; the declarations
+    too unless they are what does not fit; a prompt that still cannot fit raises
+    PromptTooLong. Then the newest earlier turns, then remembered lines with what is left.
     """
-    system = static_prefix(persona, manifests)
-    if extra_system:  # after the static prefix, so the warm prefix still matches
-        system += "\n\n" + extra_system
-    budget = n_ctx - max_tokens - SLACK - 2 * MESSAGE_OVERHEAD - count(system) - count(prompt)
+    reserved = max_tokens + SLACK + 2 * MESSAGE_OVERHEAD + count(prompt)
+    system = _system(static_prefix(persona, manifests), extra_system)
+    budget = n_ctx - reserved - count(system)
+    if budget < 0 and manifests:  # the caller's own system text outranks the declarations
+        system = _system(persona, extra_system)
+        budget = n_ctx - reserved - count(system)
     if budget < 0:
         raise PromptTooLong(
             f"the prompt does not fit in the context: about {count(prompt)} tokens, with "
-            f"{n_ctx} (ECHO_N_CTX) for prompt, persona and a {max_tokens}-token reply",
+            f"{n_ctx} (ECHO_N_CTX) for prompt, system text and a {max_tokens}-token reply",
             f"프롬프트가 문맥에 들어가지 않습니다 (약 {count(prompt)} 토큰, 문맥 {n_ctx}).",
         )
     kept: list[dict[str, str]] = []
@@ -91,6 +94,11 @@ def build_messages(
     if lines:
         system += "\n\n" + header + "\n".join(lines)
     return [{"role": "system", "content": system}, *kept, {"role": "user", "content": prompt}]
+
+
+def _system(prefix: str, extra: str | None) -> str:
+    """The caller's system text goes after the static prefix, so the warm prefix matches."""
+    return prefix if not extra else prefix + "\n\n" + extra
 
 
 def _bounded(lines: list[str], budget_tokens: int, count: TokenCounter) -> list[str]:
