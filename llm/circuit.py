@@ -151,6 +151,7 @@ class Circuit:
         self.load_s: float | None = None
         self.restarts = 0
         self.last_exit: str | None = None
+        self._streak = 0  # worker deaths since the last answer that completed
         self._guard = threading.Lock()  # load and close see one consistent state
         self._closed = False
         self._current: _Job | None = None
@@ -194,6 +195,7 @@ class Circuit:
                 backend.load()
             except WorkerDied as exc:
                 failures += 1
+                self._streak = failures
                 self.last_exit = exc.reason
                 if failures >= self.max_tries:
                     self._fail(f"worker died {failures} times in a row, last: {exc.reason}")
@@ -316,6 +318,7 @@ class Circuit:
                 if job.gen.cancel.is_set():
                     break
             job.deliver("done")
+            self._streak = 0
         except WorkerDied as exc:
             self._mark_dead(exc.reason)
             job.deliver("error", str(exc))
@@ -329,14 +332,19 @@ class Circuit:
             self._backend = None
             self.state = "loading"
         self.last_exit = reason
-        self.restarts += 1
+        self._streak += 1
         log.warning("circuit %s: worker died (%s); restarting", self.name, reason)
 
     def _restart(self) -> None:
         """The worker died under a request: start a new one (on this thread) after backoff."""
-        if self._stop.wait(self._backoff(1)):
+        if self._streak >= self.max_tries:  # it loads, then dies under every request
+            self._fail(f"worker died {self._streak} times in a row, last: {self.last_exit}")
+            self._drain(self.error or "circuit failed / 회로 실패")
             return
-        if not self._start_backend(failures=1):
+        self.restarts += 1
+        if self._stop.wait(self._backoff(self._streak)):
+            return
+        if not self._start_backend(failures=self._streak):
             self._drain(self.error or "circuit failed / 회로 실패")
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Iterator
 
 import pytest
 
-from llm.backend import Generation, QueueFull
-from llm.circuit import Circuit
+from llm.backend import Generation, QueueFull, WorkerDied
+from llm.circuit import Circuit, CircuitResult
 from tests.fakes import FakeBackend
 
 
@@ -94,4 +96,40 @@ def test_deltas_arrive_before_the_result() -> None:
 
     assert asyncio.run(main()) == "one two three"
     assert seen == [("self", "one "), ("self", "two "), ("self", "three ")]
+    circuit.close()
+
+
+class DiesUnderEveryRequest(FakeBackend):
+    """Loads fine, then its 'worker' dies under each request (logic only; the real process
+    deaths are in test_worker_process.py)."""
+
+    loads = 0
+
+    def load(self) -> None:
+        DiesUnderEveryRequest.loads += 1
+
+    def stream(self, gen: Generation) -> Iterator[str]:
+        raise WorkerDied("SIGSEGV")
+        yield ""
+
+
+def test_a_worker_dying_under_every_request_ends_failed_after_five() -> None:
+    circuit = Circuit("self", "p", DiesUnderEveryRequest, backoff_s=0.001)
+    circuit.load()
+
+    async def ask() -> CircuitResult:
+        return await circuit.open(gen()).result()
+
+    errors = []
+    for _ in range(5):
+        deadline = time.monotonic() + 5
+        while circuit.state == "loading" and time.monotonic() < deadline:
+            time.sleep(0.005)
+        errors.append(asyncio.run(ask()))
+    deadline = time.monotonic() + 5
+    while circuit.state == "loading" and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert all(r.status == "error" and "SIGSEGV" in (r.error or "") for r in errors)
+    assert circuit.state == "failed" and "5 times in a row" in (circuit.error or "")
+    assert circuit.restarts == 4 and DiesUnderEveryRequest.loads == 5
     circuit.close()
