@@ -113,7 +113,8 @@ Command: `.venv/bin/python -m benchmarks.bench_fanout --rounds {args.rounds} \
 --max-tokens {args.max_tokens}`
 Machine: {machine()}
 Model: SmolLM2-135M-Instruct Q4_1 in all three circuits, greedy (temperature 0), n_ctx {n_ctx},
-llama.cpp default threads, both paths warmed up by one untimed call, `ECHO_CONTEXT_LINES=0`
+each server circuit in its worker process with 1 thread (cores ÷ 3), the straight paths with
+llama.cpp's default threads, both paths warmed up by one untimed call, `ECHO_CONTEXT_LINES=0`
 so the server sends the same three prompts as the sequential path. Median of {args.rounds}
 rounds, measured in the same run.
 

@@ -15,17 +15,20 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import DEMO_MODEL, machine, server, write_section
+from core.circuits import thread_plan
 from core.context import build_messages
+from core.settings import load_settings
 from llm.personas import PERSONAS
 
 PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
 
-def raw(max_tokens: int, n_ctx: int, rounds: int) -> list[float]:
+def raw(max_tokens: int, n_ctx: int, rounds: int, threads: int) -> list[float]:
     """Tokens/s of the self circuit's messages straight through llama-cpp-python."""
     from llama_cpp import Llama
 
-    llama = Llama(str(DEMO_MODEL), n_ctx=n_ctx, verbose=False)
+    llama = Llama(str(DEMO_MODEL), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                  verbose=False)
     messages = build_messages(PERSONAS["self"], PROMPT, n_ctx=n_ctx, max_tokens=max_tokens)
     rates = []
     for _ in range(rounds + 1):
@@ -83,9 +86,10 @@ def main() -> None:
         "ECHO_CREATION_MODEL": "echo",
         "ECHO_CONTEXT_LINES": "0",  # identical prompts on both paths: measure serving only
     }
+    threads = thread_plan(load_settings(emotion_model="echo", creation_model="echo"))
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp), **env) as url:
         via_server = statistics.median(served(url, args.max_tokens, args.rounds))
-        direct = statistics.median(raw(args.max_tokens, n_ctx, args.rounds))
+        direct = statistics.median(raw(args.max_tokens, n_ctx, args.rounds, threads))
     ratio = via_server / direct
     print(f"server {via_server:.1f} tok/s, raw {direct:.1f} tok/s, ratio {ratio:.3f}")
     write_section(
@@ -99,7 +103,9 @@ backend so they take no CPU), greedy, n_ctx {n_ctx}, up to {args.max_tokens} tok
 streamed (SSE through the server, `stream=True` straight); tokens/s from the first token to
 the last; `ECHO_CONTEXT_LINES=0` so both paths get the identical prompt (remembered lines make
 a longer prompt, which slows a 135M model's decoding by itself: 70 → 51 tok/s at +1200
-chars); median of {args.rounds} rounds after one warm-up, same run.
+chars); median of {args.rounds} rounds after one warm-up, same run. The circuit runs in its
+worker process (issue 9); both paths use the server's thread plan ({threads} threads for the
+one local circuit: cores ÷ local circuits).
 
 | path | tokens/s |
 |---|---|
