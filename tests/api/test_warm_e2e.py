@@ -75,12 +75,3 @@ def test_a_single_message_that_cannot_fit_gets_413(server: Server) -> None:
     assert response.status_code == 413, response.text
     assert response.json()["error"]["message_ko"]
 
-
-def test_threads_fit_the_machine() -> None:
-    from core.circuits import thread_plan
-    from core.settings import load_settings
-
-    assert thread_plan(load_settings(), cores=2) == 1
-    assert thread_plan(load_settings(), cores=16) == 5
-    assert thread_plan(load_settings(emotion_model="echo", creation_model="echo"), cores=8) == 8
-    assert thread_plan(load_settings(n_threads=3), cores=16) == 3
