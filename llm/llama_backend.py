@@ -33,6 +33,8 @@ class LlamaConfig:
     n_threads: int | None = None
     n_threads_batch: int | None = None
     prefixes: list[str] = field(default_factory=list)
+    lora_path: str | None = None  # a GGUF LoRA adapter made for this exact base model
+    lora_scale: float = 1.0
 
 
 @dataclass
