@@ -35,6 +35,42 @@ def model_path(settings: Settings, spec: str) -> Path:
     return path if path.is_absolute() else settings.models_dir / path
 
 
+def adapter_path(settings: Settings, circuit: str) -> Path | None:
+    """The circuit's LoRA adapter (ECHO_<CIRCUIT>_LORA), relative to ECHO_MODELS_DIR; None."""
+    spec = settings.lora_spec(circuit)
+    if not spec:
+        return None
+    path = Path(spec).expanduser()
+    return path if path.is_absolute() else settings.models_dir / path
+
+
+def configured_adapter(settings: Settings, circuit: str) -> dict[str, object] | None:
+    """The adapter a circuit is set to load, for /ready before (or instead of) loading it."""
+    path = adapter_path(settings, circuit)
+    if path is None:
+        return None
+    return {"file": path.name, "scale": settings.lora_scale(circuit)}
+
+
+def _checked_adapter(settings: Settings, circuit: str, spec: str) -> Path | None:
+    """The adapter path, refused (BackendError naming the variable) where it cannot apply."""
+    path = adapter_path(settings, circuit)
+    if path is None:
+        return None
+    var = f"ECHO_{circuit.upper()}_LORA"
+    if not is_local_model(spec):
+        raise BackendError(
+            f"{var} applies to a local .gguf model, not {spec!r}: unset it or serve a GGUF "
+            f"/ {var}는 로컬 .gguf 모델에만 쓸 수 있습니다"
+        )
+    if not path.is_file():
+        raise BackendError(
+            f"LoRA adapter not found: {path} (fix {var}; a relative path is under "
+            f"ECHO_MODELS_DIR) / LoRA 어댑터 파일이 없습니다"
+        )
+    return path
+
+
 def cpu_count() -> int:
     """Cores this process may run on (the affinity mask, not the host's total)."""
     try:
@@ -73,6 +109,7 @@ def backend_factory(
     spec = settings.model_spec(circuit)
 
     def build() -> Backend:
+        lora = _checked_adapter(settings, circuit, spec)
         if spec == "echo":
             from llm.echo_backend import EchoBackend
 
@@ -104,6 +141,8 @@ def backend_factory(
             n_threads=threads,
             n_threads_batch=threads,
             prefixes=prefixes_for(circuit, settings, manifests),
+            lora_path=str(lora) if lora is not None else None,
+            lora_scale=settings.lora_scale(circuit),
         )
         return ProcessBackend(config)
 
@@ -119,6 +158,7 @@ def build_circuits(settings: Settings, manifests: Sequence[Manifest] = ()) -> di
             backend_factory(settings, name, manifests),
             queue_size=settings.queue_size,
             timeout_s=settings.circuit_timeout_s,
+            adapter=configured_adapter(settings, name),
         )
         for name in CIRCUIT_NAMES
     }

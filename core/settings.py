@@ -13,6 +13,11 @@ from core.errors import ConfigError
 
 CIRCUIT_NAMES: tuple[str, ...] = ("emotion", "creation", "self")
 DEMO_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+LORA_HELP = (
+    "{} circuit's LoRA adapter: a .gguf made for its model (relative to ECHO_MODELS_DIR); "
+    "'' = none."
+)
+SCALE_HELP = "How strongly the circuit's LoRA adapter applies (0 = the base alone, 1 = as trained)."
 
 
 class Settings(BaseSettings):
@@ -36,6 +41,18 @@ class Settings(BaseSettings):
         "", description="Self circuit: a .gguf path, 'echo', or 'http://host:port/v1#model'."
     )
     models_dir: Path = Field(Path("./models"), description="Where model files live.")
+    emotion_lora: str = Field("", description=LORA_HELP.format("Emotion"))
+    creation_lora: str = Field("", description=LORA_HELP.format("Creation"))
+    self_lora: str = Field("", description=LORA_HELP.format("Self"))
+    emotion_lora_scale: float = Field(
+        1.0, ge=0, le=10, allow_inf_nan=False, description=SCALE_HELP
+    )
+    creation_lora_scale: float = Field(
+        1.0, ge=0, le=10, allow_inf_nan=False, description=SCALE_HELP
+    )
+    self_lora_scale: float = Field(
+        1.0, ge=0, le=10, allow_inf_nan=False, description=SCALE_HELP
+    )
     n_gpu_layers: int = Field(-1, ge=-1, description="llama.cpp layers to offload (-1 = all).")
     n_ctx: int = Field(4096, ge=256, le=1_048_576, description="Context length per circuit.")
     n_threads: int | None = Field(
@@ -88,6 +105,14 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
+    @field_validator("emotion_lora", "creation_lora", "self_lora")
+    @classmethod
+    def _gguf_adapter(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.lower().endswith(".gguf"):
+            raise ValueError(f"a LoRA adapter is a .gguf file, got {value!r} ('' = none)")
+        return value
+
     @field_validator("origin_token", "access_token")
     @classmethod
     def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -98,6 +123,14 @@ class Settings(BaseSettings):
     def model_spec(self, circuit: str) -> str:
         """The configured model string of one circuit ('' = the demo model)."""
         return str(getattr(self, f"{circuit}_model")).strip()
+
+    def lora_spec(self, circuit: str) -> str:
+        """The configured LoRA adapter of one circuit ('' = none)."""
+        return str(getattr(self, f"{circuit}_lora"))
+
+    def lora_scale(self, circuit: str) -> float:
+        """How strongly the circuit's adapter applies."""
+        return float(getattr(self, f"{circuit}_lora_scale"))
 
 
 def _variable_name(field: str) -> str:

@@ -104,3 +104,8 @@ class Backend(ABC):
     def warmup_s(self) -> float | None:
         """Seconds spent evaluating the static prompt prefixes at load (None: none)."""
         return None
+
+    @property
+    def adapter(self) -> dict[str, Any] | None:
+        """The LoRA adapter applied on the model: file, scale, base fingerprint (None: none)."""
+        return None

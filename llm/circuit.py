@@ -134,8 +134,10 @@ class Circuit:
         timeout_s: float = 120.0,
         backoff_s: float = 1.0,
         max_tries: int = MAX_TRIES,
+        adapter: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
+        self.adapter = adapter  # the configured LoRA adapter (file, scale), shown in /ready
         self.persona = persona
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
@@ -259,6 +261,9 @@ class Circuit:
         }
         if backend is not None:
             doc["backend"] = backend.describe()
+        adapter = backend.adapter if backend is not None else None
+        if adapter is not None or self.adapter is not None:
+            doc["adapter"] = adapter or self.adapter
         return doc
 
     def close(self) -> None:

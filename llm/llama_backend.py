@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from llm.adapter import attach_adapter, check_adapter
 from llm.backend import Backend, BackendError, Generation
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class LlamaBackend(Backend):
         self._formatter: Any = None
         self._prefixes: list[_Prefix] = []
         self._warmup_s: float | None = None
+        self._adapter: dict[str, Any] | None = None
+
+    @property
+    def adapter(self) -> dict[str, Any] | None:
+        """The LoRA adapter applied on the model (file, scale, base fingerprint…)."""
+        return self._adapter
 
     @property
     def warmup_s(self) -> float | None:
@@ -84,6 +91,8 @@ class LlamaBackend(Backend):
         except ImportError as exc:  # pragma: no cover - setup problem
             raise BackendError(f"llama-cpp-python is not installed: {exc}") from exc
         cfg = self.config
+        if cfg.lora_path:  # refuse an adapter made for another base before loading anything
+            self._adapter = check_adapter(Path(cfg.lora_path), self.model_path, cfg.lora_scale)
         try:
             self._llama = Llama(
                 model_path=str(self.model_path),
@@ -96,10 +105,19 @@ class LlamaBackend(Backend):
             )
         except Exception as exc:  # llama.cpp reports bad files as ValueError/RuntimeError
             raise BackendError(f"cannot load {self.model_path.name}: {exc}") from exc
+        if self._adapter is not None:
+            self._attach(Path(str(cfg.lora_path)), cfg.lora_scale, self._adapter["architecture"])
         self._formatter = _chat_formatter(self._llama)
         started = time.monotonic()
         self._warm(cfg.prefixes)
         self._warmup_s = time.monotonic() - started
+
+    def _attach(self, lora: Path, scale: float, architecture: str) -> None:
+        try:
+            attach_adapter(self._llama, lora, scale, architecture)
+        except BackendError:
+            self.close()
+            raise
 
     def _warm(self, texts: Sequence[str]) -> None:
         if self._formatter is None or not texts:
@@ -218,8 +236,9 @@ class LlamaBackend(Backend):
             self._llama = None
 
     def describe(self) -> str:
-        """The model's file name (never a full secret-bearing path)."""
-        return f"llama:{self.model_path.name}"
+        """The model's file name (never a full secret-bearing path), and its adapter's."""
+        lora = f"+lora:{Path(self.config.lora_path).name}" if self.config.lora_path else ""
+        return f"llama:{self.model_path.name}{lora}"
 
 
 def _chat_formatter(llama: Any) -> Any:

@@ -55,6 +55,7 @@ class ProcessBackend(Backend):
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._warmup_s: float | None = None
+        self._adapter: dict[str, Any] | None = None
         self._vocab: Any = None
 
     @property
@@ -66,6 +67,11 @@ class ProcessBackend(Backend):
     def warmup_s(self) -> float | None:
         """Seconds the worker spent warming its static prefixes."""
         return self._warmup_s
+
+    @property
+    def adapter(self) -> dict[str, Any] | None:
+        """The LoRA adapter the worker applied (its check's document)."""
+        return self._adapter
 
     def load(self) -> None:
         """Start the worker and wait until its model is loaded and warm."""
@@ -92,6 +98,7 @@ class ProcessBackend(Backend):
             self.close()
             raise BackendError(str(payload))
         self._warmup_s = payload.get("warmup_s")
+        self._adapter = payload.get("adapter")
         self._vocab = _load_vocab(self.config.model_path)
 
     def count_tokens(self, text: str) -> int | None:
@@ -195,8 +202,9 @@ class ProcessBackend(Backend):
                 proc.wait()
 
     def describe(self) -> str:
-        """The model's file name (never a full secret-bearing path)."""
-        return f"llama:{Path(self.config.model_path).name}"
+        """The model's file name (never a full secret-bearing path), and its adapter's."""
+        lora = f"+lora:{Path(self.config.lora_path).name}" if self.config.lora_path else ""
+        return f"llama:{Path(self.config.model_path).name}{lora}"
 
 
 def _load_vocab(path: str) -> Any:
