@@ -21,6 +21,7 @@ from typing import Any
 
 from llm.backend import BackendError
 from llm.fingerprint import model_fingerprint
+from llm.gguf_reader import HeaderReader
 
 FINGERPRINT_KEY = "echo.base.fingerprint"
 BASE_FILE_KEY = "echo.base.file"
@@ -63,21 +64,20 @@ def _number(reader: Any, key: str) -> float | None:
 
 def read_adapter_header(path: Path) -> AdapterHeader:
     """Read an adapter's header; a missing or unreadable file raises BackendError."""
-    from gguf import GGUFReader
-
     if not path.is_file():
         raise BackendError(
             f"LoRA adapter not found: {path} (fix ECHO_<CIRCUIT>_LORA, relative to "
             f"ECHO_MODELS_DIR) / LoRA 어댑터 파일이 없습니다: {path}"
         )
     try:
-        reader = GGUFReader(path, "r")
+        reader = HeaderReader(path, "r")
     except Exception as exc:  # gguf raises ValueError, KeyError, IndexError… on bad bytes
         raise BackendError(
             f"{path.name} is not a valid GGUF file ({exc}): not a LoRA adapter "
             f"/ {path.name}은(는) 올바른 GGUF 파일이 아니므로 LoRA 어댑터가 아닙니다"
         ) from None
-    ranks = [int(t.shape[1]) for t in reader.tensors if t.name.endswith(".lora_a")]
+    ranks = [t.shape[1] for t in reader.tensor_infos
+             if t.name.endswith(".lora_a") and len(t.shape) > 1]
     return AdapterHeader(
         file=path.name,
         general_type=_text(reader, "general.type") or "",

@@ -11,19 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from gguf import GGUFReader, GGUFWriter
+from gguf import GGUFWriter
 
 from llm.fingerprint import model_fingerprint
+from llm.gguf_reader import HeaderReader
 
 TARGETS = ("attn_q", "attn_v")
 
 
 def base_shapes(base: Path, names: Sequence[str]) -> dict[str, tuple[int, int]]:
     """(n_in, n_out) of each named base tensor, from the base GGUF's header."""
-    reader = GGUFReader(base)
-    shapes = {t.name: (int(t.shape[0]), int(t.shape[1])) for t in reader.tensors
-              if t.name in names}
-    return shapes
+    reader = HeaderReader(base, "r")
+    return {t.name: (t.shape[0], t.shape[1]) for t in reader.tensor_infos if t.name in names}
 
 
 def write_lora(
