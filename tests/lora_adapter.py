@@ -40,6 +40,7 @@ def write_lora(
     adapter_type: str = "lora",
 ) -> Path:
     """Write a rank-`rank` adapter for q and v of `layers`; fingerprint "auto" = the base's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     names = [f"blk.{i}.{t}.weight" for i in layers for t in TARGETS]
     shapes = base_shapes(base, names)
     rng = np.random.default_rng(seed)
