@@ -8,12 +8,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from core.circuits import adapter_path
 from core.deploy.cpu import AMX_FIX, cpu_flags, read_build_info
 from core.deploy.gguf_header import GGUFInfo, read_gguf_info
-from core.deploy.models import find_manifest, load_models_manifest, resolve_circuits
+from core.deploy.models import CircuitModel, find_manifest, load_models_manifest, resolve_circuits
 from core.deploy.plan import VramPlan, build_plan, detect_gpus
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
+from llm.adapter import check_adapter
+from llm.backend import BackendError
 
 Level = Literal["ok", "warn", "fail"]
 DAY_RE = re.compile(r"^day\d+$")
@@ -112,6 +115,7 @@ def _scan_circuits(report: ScanReport, settings: Settings) -> None:
     for c in circuits:
         if not c.needs_file or c.path is None:
             report.add("circuits", c.circuit, "ok", f"{c.kind}: {c.spec} (no local file)")
+            _scan_adapter(report, settings, c)
             continue
         label = f"{c.kind}: {c.path}"
         try:
@@ -124,6 +128,7 @@ def _scan_circuits(report: ScanReport, settings: Settings) -> None:
                        f"{label}: truncated ({info.file_size} of {info.data_end} bytes)")
             continue
         report.add("circuits", c.circuit, "ok", f"{label}: {_model_detail(info)}")
+        _scan_adapter(report, settings, c)
         if settings.n_ctx > info.context_length > 0:
             report.add("circuits", f"{c.circuit} n_ctx", "warn",
                        f"ECHO_N_CTX {settings.n_ctx} > trained context {info.context_length}")
@@ -131,6 +136,28 @@ def _scan_circuits(report: ScanReport, settings: Settings) -> None:
     if report.plan.fits is False:
         report.add("vram", "plan", "warn", "the models do not fit the GPU: see the plan "
                    f"(ECHO_N_GPU_LAYERS={report.plan.suggested_n_gpu_layers})")
+
+
+def _scan_adapter(report: ScanReport, settings: Settings, c: CircuitModel) -> None:
+    """The circuit's LoRA adapter: a real adapter, made for this very model (fingerprint)."""
+    path = adapter_path(settings, c.circuit)
+    if path is None:
+        return
+    name, var = f"{c.circuit} lora", f"ECHO_{c.circuit.upper()}_LORA"
+    if not c.needs_file or c.path is None:
+        report.add("circuits", name, "fail", f"{var} applies to a local .gguf model, not {c.spec}")
+        return
+    try:
+        doc = check_adapter(path, c.path, settings.lora_scale(c.circuit))
+    except BackendError as exc:
+        report.add("circuits", name, "fail", f"{var}: {exc}")
+        return
+    shape = f"{path}: rank {doc['rank']}, alpha {doc['alpha']}, scale {doc['scale']:g}"
+    if doc["warning"]:
+        report.add("circuits", name, "warn", f"{shape}; {doc['warning']}")
+        return
+    report.add("circuits", name, "ok", f"{shape}; base {doc['base_fingerprint'][:12]} "
+               f"= {c.path.name} {doc['model_fingerprint'][:12]} (matches / 일치)")
 
 
 def count_lines(path: Path) -> int:
