@@ -223,6 +223,14 @@ def zip_command(
             help="Also pack the model trained on memory (models/origin/; as private as memory)",
         ),
     ] = False,
+    with_lora: Annotated[
+        bool,
+        typer.Option(
+            "--with-lora",
+            help="Also pack the LoRA adapters (models/lora/**: *.gguf and tune.json; "
+            "learned from memory, as private as memory)",
+        ),
+    ] = False,
     root: Annotated[
         Path | None, typer.Option(help="Project root (default: found from here)")
     ] = None,
@@ -232,7 +240,8 @@ def zip_command(
     project = deploy_zip.find_root(root)
     try:
         report = deploy_zip.write_zip(project, out or project / "dist", not no_memory,
-                                      _configured_tokens(), with_origin_model=with_origin_model)
+                                      _configured_tokens(), with_origin_model=with_origin_model,
+                                      with_lora=with_lora)
     except EchoBrainError as exc:
         raise _fail(exc) from None
     except OSError as exc:

@@ -14,6 +14,8 @@ Rules:
   caches, dev notes (NOTES*, TODO*, editor files, *.log), symlinks (not followed);
 - deterministic: sorted entries, 1980-01-01 timestamps, 0644 files, 0755 for *.sh
   and folders, deflate level 9; the same tree gives the same bytes;
+- models/: only with --with-origin-model (models/origin/, the exported files) or
+  --with-lora (models/lora/**: *.gguf adapters and their tune.json, `zip_lora`);
 - refused when an entry contains the configured ECHO_ORIGIN_TOKEN/ECHO_ACCESS_TOKEN
   value (tokens shorter than 8 characters are not searched for).
 """
@@ -27,6 +29,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.deploy.zip_lora import is_lora_entry, lora_entries
 from core.errors import ConfigError, ZipError
 
 INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin",
@@ -135,9 +138,10 @@ def _is_origin_model(name: str) -> bool:
 
 
 def intended_entries(root: Path, include_memory: bool = True,
-                     with_origin_model: bool = False) -> list[str]:
+                     with_origin_model: bool = False, with_lora: bool = False) -> list[str]:
     """Every archive path to write, sorted (folders end with '/')."""
     names: list[str] = origin_model_entries(root) if with_origin_model else []
+    names += lora_entries(root) if with_lora else []
     for top in INCLUDE_DIRS:
         path = root / top
         if top == "memory" or (path.is_dir() and not path.is_symlink()):
@@ -164,9 +168,10 @@ def _secrets(tokens: list[str]) -> list[bytes]:
 
 
 def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
-              tokens: list[str] | None = None, with_origin_model: bool = False) -> ZipReport:
+              tokens: list[str] | None = None, with_origin_model: bool = False,
+              with_lora: bool = False) -> ZipReport:
     """Write dist/echo-brain-<version>.zip atomically, then check it; raise ZipError."""
-    names = intended_entries(root, include_memory, with_origin_model)
+    names = intended_entries(root, include_memory, with_origin_model, with_lora)
     secrets = _secrets(tokens or [])
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"echo-brain-{project_version(root)}.zip"
@@ -182,7 +187,7 @@ def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
                     )
                 zf.writestr(_zipinfo(name), data, compress_type=None if name.endswith("/")
                             else zipfile.ZIP_DEFLATED, compresslevel=9)
-        check_zip(tmp, names, allow_origin_model=with_origin_model)
+        check_zip(tmp, names, allow_origin_model=with_origin_model, allow_lora=with_lora)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -191,7 +196,8 @@ def write_zip(root: Path, out_dir: Path, include_memory: bool = True,
     return ZipReport(target, target.stat().st_size, files, tuple(names))
 
 
-def check_zip(path: Path, expected: list[str], allow_origin_model: bool = False) -> None:
+def check_zip(path: Path, expected: list[str], allow_origin_model: bool = False,
+              allow_lora: bool = False) -> None:
     """Reopen the zip: CRCs good, exactly the intended entries, nothing forbidden."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -206,7 +212,8 @@ def check_zip(path: Path, expected: list[str], allow_origin_model: bool = False)
     elif names != expected:
         problem = "the entries differ from the intended list"
     elif forbidden := [n for n in names if is_forbidden(n)
-                       and not (allow_origin_model and _is_origin_model(n))]:
+                       and not (allow_origin_model and _is_origin_model(n))
+                       and not (allow_lora and is_lora_entry(n))]:
         problem = f"forbidden entries {forbidden[:5]}"
     if problem:
         raise ZipError(f"The zip check failed: {problem}.", f"압축 파일 검사 실패: {problem}.")

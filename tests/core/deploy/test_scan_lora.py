@@ -1,4 +1,4 @@
-"""scan names each circuit's LoRA adapter, its scale and base fingerprint, and refuses wrong ones."""
+"""scan names each circuit's LoRA adapter, its scale and base fingerprint; refuses wrong ones."""
 
 from __future__ import annotations
 
