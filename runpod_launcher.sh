@@ -4,6 +4,8 @@
 #
 #   bash runpod_launcher.sh            set up what is missing, then serve on 0.0.0.0:$PORT
 #   bash runpod_launcher.sh --dry-run  print every step, change nothing
+#   bash runpod_launcher.sh --with-torch  also install PyTorch with CUDA (for `echo-brain tune`
+#                                      and `train` on the GPU); the same: ECHO_INSTALL_TORCH=cuda
 #   bash runpod_launcher.sh --help
 #
 # Steps / 단계:
@@ -12,6 +14,10 @@
 #   3. llama-cpp-python built with CUDA (CMAKE_ARGS=-DGGML_CUDA=on, portable CPU part, never
 #      AMX: scripts/llama_build.sh), only when a GPU is present and the installed build
 #      lacks GPU offload (llama_supports_gpu_offload()) or was built with other flags
+#   3b. only when asked (--with-torch or ECHO_INSTALL_TORCH=cuda): PyTorch with CUDA (PyPI's
+#      Linux wheel, the version scripts/setup.sh pins) and the train group of uv.lock, so
+#      `echo-brain tune` / `train` run on the GPU; skipped when a CUDA torch is present.
+#      Serving never needs it: without the flag nothing of PyTorch is installed.
 #   4. the models: `echo-brain fetch-models` when one is missing (ECHO_MODELS_DIR,
 #      default /workspace/llm_models; the A40 defaults of models.toml unless ECHO_*_MODEL
 #      is set in the environment or .env)
@@ -28,6 +34,7 @@ LOG_DIR=${ECHO_LOG_DIR:-/workspace/logs}
 LOG_FILE=$LOG_DIR/echo-brain.log
 PYTHON=${PYTHON:-python3}
 UV_VERSION=0.13.9
+TORCH_VERSION=2.13.0  # the same pin as scripts/setup.sh
 # shellcheck source=scripts/llama_build.sh
 source "$APP_DIR/scripts/llama_build.sh"
 export ECHO_MODELS_DIR=${ECHO_MODELS_DIR:-/workspace/llm_models}
@@ -35,9 +42,11 @@ export HOST=${HOST:-0.0.0.0}
 export PORT=${PORT:-8000}
 
 DRY_RUN=0
+INSTALL_TORCH=${ECHO_INSTALL_TORCH:-}
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY_RUN=1 ;;
+    --with-torch) INSTALL_TORCH=cuda ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
       cat <<'EOF'
@@ -46,6 +55,7 @@ Environment / 환경 변수:
   PORT (8000), HOST (0.0.0.0), ECHO_MODELS_DIR (/workspace/llm_models),
   ECHO_VENV (/workspace/echo-brain-venv), ECHO_LOG_DIR (/workspace/logs),
   ECHO_EMOTION_MODEL / ECHO_CREATION_MODEL / ECHO_SELF_MODEL (A40 defaults; '' = demo),
+  ECHO_INSTALL_TORCH ('' = no PyTorch; cuda = PyTorch with CUDA, as --with-torch),
   PYTHON (python3), and every ECHO_* variable of .env.example.
 EOF
       exit 0
@@ -56,6 +66,14 @@ EOF
       ;;
   esac
 done
+
+case "$INSTALL_TORCH" in
+  "" | 0 | no | cuda) ;;
+  *)
+    echo "ECHO_INSTALL_TORCH must be 'cuda' or empty, got '$INSTALL_TORCH' / 'cuda' 또는 빈 값" >&2
+    exit 2
+    ;;
+esac
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -158,6 +176,22 @@ elif ! "$PY" -c 'import llama_cpp' 2>/dev/null || ! { built portable || built cu
   build portable
 else
   say "   no GPU found, CPU build present / GPU 없음, CPU 빌드 있음"
+fi
+
+say "3b. PyTorch with CUDA for tune/train / 학습용 PyTorch (CUDA)"
+TORCH_PROBE='import sys, torch; sys.exit(0 if torch.version.cuda else 1)'
+if [ "$INSTALL_TORCH" != cuda ]; then
+  say "   not asked (--with-torch or ECHO_INSTALL_TORCH=cuda), skipped / 요청 없음, 건너뜀"
+elif [ "$DRY_RUN" = 0 ] && "$PY" -c "$TORCH_PROBE" 2>/dev/null; then
+  say "   a CUDA build of torch is present, kept / CUDA용 torch 있음"
+else
+  run "$VENV/bin/uv" export --frozen --only-group train --no-hashes --no-emit-project \
+    -o "$VENV/requirements.train.txt"
+  run "$VENV/bin/uv" pip install --python "$PY" -r "$VENV/requirements.train.txt"
+  run "$VENV/bin/uv" pip install --python "$PY" "torch==$TORCH_VERSION"
+  if [ "$DRY_RUN" = 0 ] && ! "$PY" -c "$TORCH_PROBE"; then
+    say "WARNING: this torch has no CUDA build; tune will run on CPU / torch에 CUDA 없음"
+  fi
 fi
 
 say "4. models / 모델"
