@@ -157,3 +157,22 @@ def _write_misshaped(path: Path) -> None:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+def test_the_worker_process_serves_the_adapter(adapter: Path, base_answer: str) -> None:
+    from llm.process_backend import ProcessBackend
+
+    config = LlamaConfig(str(DEMO), n_ctx=512, n_threads=1, n_threads_batch=1, prefixes=[PERSONA],
+                         lora_path=str(adapter))
+    backend = ProcessBackend(config)
+    backend.load()
+    try:
+        gen = Generation([{"role": "system", "content": PERSONA},
+                          {"role": "user", "content": "What is the capital of France?"}],
+                         max_tokens=12, temperature=0.0)
+        served = "".join(backend.stream(gen))
+        assert backend.adapter is not None and backend.adapter["matches"] is True
+        assert backend.describe() == f"llama:{DEMO.name}+lora:self.gguf"
+    finally:
+        backend.close()
+    assert served == answer(adapter) != base_answer
