@@ -98,6 +98,8 @@ def main(argv: list[str]) -> int:
     except BackendError as exc:
         conn.send(("error", str(exc)))
         return 1
+    if backend.adapter and backend.adapter.get("warning"):
+        log.warning("%s: %s", backend.adapter["file"], backend.adapter["warning"])
     info: dict[str, Any] = {
         "pid": os.getpid(),
         "warmup_s": backend.warmup_s,

@@ -57,10 +57,11 @@ def test_the_served_adapter_answers_through_api_ask(tmp_path: Path) -> None:
         assert str(tmp_path) not in httpx.get(server.url + "/ready").text  # file names only
 
 
-def test_a_wrong_adapter_fails_its_circuit_only_with_a_clear_error(tmp_path: Path) -> None:
+def test_a_wrong_adapter_fails_its_circuit_only_and_an_unsigned_one_warns(tmp_path: Path) -> None:
     other = write_lora(tmp_path / "other-base.gguf", DEMO, fingerprint="cd" * 32)
+    plain = write_lora(tmp_path / "converted.gguf", DEMO, fingerprint=None, b_std=0.01)
     with run_server(tmp_path / "srv", ECHO_SELF_LORA=str(other), ECHO_CREATION_LORA=str(DEMO),
-                    **SMALL) as server:
+                    ECHO_EMOTION_LORA=str(plain), **SMALL) as server:
         doc = settled(server, {"self": "failed", "creation": "failed", "emotion": "ready"})
         circuits = doc["circuits"]
         self_doc, creation = circuits["self"], circuits["creation"]  # type: ignore[index]
@@ -69,6 +70,9 @@ def test_a_wrong_adapter_fails_its_circuit_only_with_a_clear_error(tmp_path: Pat
         assert self_doc["adapter"] == {"file": "other-base.gguf", "scale": 1.0}
         assert "is not a LoRA adapter" in creation["error"]
         assert "LoRA 어댑터가 아닙니다" in creation["error"]
+        emotion = circuits["emotion"]["adapter"]  # type: ignore[index]
+        assert emotion["matches"] is None and "echo.base.fingerprint" in emotion["warning"]
+        assert "converted.gguf: the adapter does not say which base model" in server.log()
         answer = ask(server, "Hello!")
         states = {n: c["status"] for n, c in answer["circuits"].items()}  # type: ignore[union-attr]
         assert states == {"emotion": "ok", "self": "unavailable", "creation": "unavailable"}
