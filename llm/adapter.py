@@ -44,6 +44,7 @@ class AdapterHeader:
     pairs: int
     base_fingerprint: str | None
     base_file: str | None
+    shapes: dict[str, tuple[int, ...]]  # ggml ne of every tensor, by name
 
 
 def _text(reader: Any, key: str) -> str | None:
@@ -88,7 +89,28 @@ def read_adapter_header(path: Path) -> AdapterHeader:
         pairs=len(ranks),
         base_fingerprint=_text(reader, FINGERPRINT_KEY),
         base_file=_text(reader, BASE_FILE_KEY),
+        shapes={t.name: t.shape for t in reader.tensor_infos},
     )
+
+
+def misfit(header: AdapterHeader, model_path: Path) -> str | None:
+    """The first LoRA pair whose name or shape does not fit the base model (llama.cpp's rules)."""
+    model = {t.name: t.shape for t in HeaderReader(model_path, "r").tensor_infos}
+    for name, a in header.shapes.items():
+        if not name.endswith(".lora_a"):
+            continue
+        base = name.removesuffix(".lora_a")
+        b = header.shapes.get(base + ".lora_b")
+        if b is None:
+            return f"{base}.lora_b is missing"
+        if base not in model:
+            return f"the model has no tensor {base}"
+        if base.startswith("token_embd") or len(a) < 2 or len(b) < 2:
+            continue  # embeddings use another layout; llama.cpp checks them
+        want = model[base]
+        if a[0] != want[0] or b[1] != want[1] or a[1] != b[0]:
+            return f"{base}: A {list(a)}, B {list(b)} do not fit the model's {list(want)}"
+    return None
 
 
 def check_adapter(lora_path: Path, model_path: Path, scale: float) -> dict[str, Any]:
@@ -105,7 +127,22 @@ def check_adapter(lora_path: Path, model_path: Path, scale: float) -> dict[str, 
     if not math.isfinite(scale):
         raise BackendError(f"LoRA scale must be a finite number, got {scale}")
     model_fp = model_fingerprint(model_path)
-    doc: dict[str, Any] = {
+    if header.base_fingerprint is not None and header.base_fingerprint != model_fp:
+        made_for = header.base_file or "another model"
+        raise BackendError(
+            f"{header.file} was made for another base model ({made_for}, fingerprint "
+            f"{header.base_fingerprint[:12]}), not {model_path.name} ({model_fp[:12]}): "
+            f"tune an adapter for this model or set the circuit's model back "
+            f"/ 이 어댑터는 다른 기반 모델({made_for})용입니다"
+        )
+    _refuse_misfit(header, model_path)
+    return _document(header, scale, model_fp)
+
+
+def _document(header: AdapterHeader, scale: float, model_fp: str) -> dict[str, Any]:
+    """What /ready shows of an accepted adapter."""
+    signed = header.base_fingerprint is not None
+    return {
         "file": header.file,
         "scale": scale,
         "architecture": header.architecture,
@@ -115,22 +152,21 @@ def check_adapter(lora_path: Path, model_path: Path, scale: float) -> dict[str, 
         "base_file": header.base_file,
         "base_fingerprint": header.base_fingerprint,
         "model_fingerprint": model_fp,
-        "matches": None,
-        "warning": None,
+        "matches": True if signed else None,
+        "warning": None if signed else NO_FINGERPRINT,
     }
-    if header.base_fingerprint is None:
-        doc["warning"] = NO_FINGERPRINT
-        return doc
-    if header.base_fingerprint != model_fp:
-        made_for = header.base_file or "another model"
+
+
+def _refuse_misfit(header: AdapterHeader, model_path: Path) -> None:
+    try:
+        problem = misfit(header, model_path)
+    except Exception:  # an unreadable model fails its own load with its own reason
+        return
+    if problem:
         raise BackendError(
-            f"{header.file} was made for another base model ({made_for}, fingerprint "
-            f"{header.base_fingerprint[:12]}), not {model_path.name} ({model_fp[:12]}): "
-            f"tune an adapter for this model or set the circuit's model back "
-            f"/ 이 어댑터는 다른 기반 모델({made_for})용입니다"
+            f"{header.file} does not fit {model_path.name}: {problem} "
+            f"/ 어댑터의 텐서가 이 모델과 맞지 않습니다"
         )
-    doc["matches"] = True
-    return doc
 
 
 def attach_adapter(llama: Any, lora_path: Path, scale: float, architecture: str) -> None:
@@ -146,8 +182,8 @@ def attach_adapter(llama: Any, lora_path: Path, scale: float, architecture: str)
     adapter = llama_cpp.llama_adapter_lora_init(llama._model.model, str(lora_path).encode())
     if not adapter:
         raise BackendError(
-            f"llama.cpp could not load {lora_path.name}: its tensors do not fit this model "
-            "(names or shapes; the worker's log says which) / llama.cpp가 어댑터를 읽지 못했습니다"
+            f"llama.cpp could not load {lora_path.name} on this model "
+            "/ llama.cpp가 어댑터를 읽지 못했습니다"
         )
     llama._stack.callback(lambda: llama_cpp.llama_adapter_lora_free(adapter))
     adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)

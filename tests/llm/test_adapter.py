@@ -137,10 +137,23 @@ def test_an_adapter_without_fingerprint_loads_with_a_warning(tmp_path: Path) -> 
 def test_llama_cpp_refusals_are_reported_not_crashes(tmp_path: Path) -> None:
     wrong_arch = write_lora(tmp_path / "arch.gguf", DEMO, fingerprint=None, architecture="gpt2")
     assert "gpt2 architecture" in load_error(wrong_arch)
-    # the right header, but tensors shaped for another model: llama.cpp itself refuses
+    # the right header, but tensors shaped for another model: refused with the tensor's name
     bad_shape = tmp_path / "shape.gguf"
     _write_misshaped(bad_shape)
-    assert "could not load shape.gguf" in load_error(bad_shape)
+    message = load_error(bad_shape)
+    assert "shape.gguf does not fit" in message and "blk.0.attn_q.weight: A [100, 4]" in message
+    assert "[576, 576]" in message and "맞지 않습니다" in message
+
+
+def test_llama_cpp_has_the_last_word_on_what_the_check_lets_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llm.adapter
+
+    bad_shape = tmp_path / "shape.gguf"
+    _write_misshaped(bad_shape)
+    monkeypatch.setattr(llm.adapter, "misfit", lambda header, model: None)
+    assert "llama.cpp could not load shape.gguf" in load_error(bad_shape)
 
 
 def _write_misshaped(path: Path) -> None:
