@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks.lora_fixture import write_lora
 from llm.fingerprint import model_fingerprint
 from tests.e2e_server import Server, run_server
-from tests.lora_adapter import write_lora
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"

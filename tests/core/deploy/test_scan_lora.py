@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.lora_fixture import write_lora
 from llm.fingerprint import model_fingerprint
-from tests.lora_adapter import write_lora
 
 
 def lora_checks(cli: Callable) -> tuple[int, dict[str, tuple[str, str]]]:

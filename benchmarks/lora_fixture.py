@@ -1,4 +1,4 @@
-"""Test helper: a real GGUF LoRA adapter for the demo model, written with gguf's GGUFWriter.
+"""A real GGUF LoRA adapter for the demo model, written with gguf's GGUFWriter (tests, benchmarks).
 
 Shapes follow llama.cpp (src/llama-adapter.cpp): for a base tensor whose ggml shape is
 ne = [n_in, n_out], `<name>.lora_a` has ne = [n_in, r] (numpy (r, n_in)) and `.lora_b`
@@ -17,6 +17,7 @@ from llm.fingerprint import model_fingerprint
 from llm.gguf_reader import HeaderReader
 
 TARGETS = ("attn_q", "attn_v")
+ALL_TARGETS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 
 
 def base_shapes(base: Path, names: Sequence[str]) -> dict[str, tuple[int, int]]:
@@ -38,10 +39,11 @@ def write_lora(
     architecture: str = "llama",
     general_type: str = "adapter",
     adapter_type: str = "lora",
+    targets: Sequence[str] = TARGETS,
 ) -> Path:
-    """Write a rank-`rank` adapter for q and v of `layers`; fingerprint "auto" = the base's."""
+    """Write a rank-`rank` adapter for `targets` of `layers`; fingerprint "auto" = the base's."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [f"blk.{i}.{t}.weight" for i in layers for t in TARGETS]
+    names = [f"blk.{i}.{t}.weight" for i in layers for t in targets]
     shapes = base_shapes(base, names)
     rng = np.random.default_rng(seed)
     writer = GGUFWriter(str(path), architecture)
