@@ -104,6 +104,8 @@ def backend_factory(
             n_threads=threads,
             n_threads_batch=threads,
             prefixes=prefixes_for(circuit, settings, manifests),
+            cache_dir=str(settings.prefix_cache_dir) if settings.cache_max_mb else None,
+            cache_max_bytes=settings.cache_max_mb << 20,
         )
         return ProcessBackend(config)
 

@@ -104,3 +104,8 @@ class Backend(ABC):
     def warmup_s(self) -> float | None:
         """Seconds spent evaluating the static prompt prefixes at load (None: none)."""
         return None
+
+    @property
+    def prefix(self) -> dict[str, Any] | None:
+        """How the static prefixes were warmed: restored from disk or computed (None: none)."""
+        return None

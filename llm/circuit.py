@@ -259,6 +259,8 @@ class Circuit:
         }
         if backend is not None:
             doc["backend"] = backend.describe()
+            if backend.prefix is not None:
+                doc["prefix"] = backend.prefix
         return doc
 
     def close(self) -> None:

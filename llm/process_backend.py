@@ -55,6 +55,7 @@ class ProcessBackend(Backend):
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._warmup_s: float | None = None
+        self._prefix: dict[str, Any] | None = None
         self._vocab: Any = None
 
     @property
@@ -66,6 +67,11 @@ class ProcessBackend(Backend):
     def warmup_s(self) -> float | None:
         """Seconds the worker spent warming its static prefixes."""
         return self._warmup_s
+
+    @property
+    def prefix(self) -> dict[str, Any] | None:
+        """The worker's report on its prefixes: restored from the disk cache or computed."""
+        return self._prefix
 
     def load(self) -> None:
         """Start the worker and wait until its model is loaded and warm."""
@@ -92,6 +98,7 @@ class ProcessBackend(Backend):
             self.close()
             raise BackendError(str(payload))
         self._warmup_s = payload.get("warmup_s")
+        self._prefix = payload.get("prefix")
         self._vocab = _load_vocab(self.config.model_path)
 
     def count_tokens(self, text: str) -> int | None:

@@ -98,7 +98,11 @@ def main(argv: list[str]) -> int:
     except BackendError as exc:
         conn.send(("error", str(exc)))
         return 1
-    info: dict[str, Any] = {"pid": os.getpid(), "warmup_s": backend.warmup_s}
+    info: dict[str, Any] = {
+        "pid": os.getpid(),
+        "warmup_s": backend.warmup_s,
+        "prefix": backend.prefix,
+    }
     conn.send(("ready", info))
     try:
         serve(conn, backend)

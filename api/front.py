@@ -1,0 +1,176 @@
+"""The port at once: a small ASGI front that answers liveness while the app is built behind it.
+
+uvicorn opens the port only after the lifespan's startup, and importing FastAPI, pydantic and
+the whole app takes seconds on a small CPU. `Front` answers `HEAD /`, `GET /` and `GET /health`
+from the first moment; its lifespan builds the real app (`api.app.create_app`) on a thread and
+runs that app's own lifespan, then hands it every request. A request for anything else that
+arrives while the app is being built waits for it. Importing this module imports only the
+standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("echo_brain")
+BUILD_FAILED_EXIT = 3  # uvicorn's own exit code for a failed lifespan startup
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("echo-brain")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+class Front:
+    """Liveness at once; everything else by the app `factory` ("module:function") builds."""
+
+    def __init__(self, factory: str) -> None:
+        self.factory = factory
+        self.app: ASGIApp | None = None
+        self._started: asyncio.Event | None = None
+        self._inner: _InnerLifespan | None = None
+        self._build: asyncio.Task[None] | None = None
+        self._version: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        app = self.app
+        if app is None and scope["type"] == "http" and _is_liveness(scope):
+            await self._liveness(scope, send)
+            return
+        if app is None:
+            app = await self._wait_for_app()
+        await app(scope, receive, send)
+
+    async def _wait_for_app(self) -> ASGIApp:
+        if self._started is None:  # no lifespan (a server run with lifespan="off")
+            self._started = asyncio.Event()
+            self._build = asyncio.create_task(self._build_app({"type": "lifespan", "state": {}}))
+        await self._started.wait()
+        if self.app is None:
+            raise RuntimeError("the app failed to start")
+        return self.app
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        self._started = asyncio.Event()
+        self._build = asyncio.create_task(self._build_app(scope))
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        await self._shutdown()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def _build_app(self, scope: Scope) -> None:
+        """Import and build the app on a thread, then run its lifespan's startup."""
+        started = self._started
+        assert started is not None
+        try:
+            app = await asyncio.to_thread(self._make)
+            inner = _InnerLifespan(app, scope)
+            await inner.startup()
+        except BaseException as exc:
+            _fail(exc)
+            raise
+        self._inner, self.app = inner, app
+        started.set()
+
+    def _make(self) -> ASGIApp:
+        module, _, name = self.factory.partition(":")
+        app: ASGIApp = getattr(importlib.import_module(module), name)()
+        self._version = getattr(app, "version", None) or _version()
+        return app
+
+    async def _shutdown(self) -> None:
+        if self._build is not None and not self._build.done():
+            await asyncio.wait({self._build})
+        if self._inner is not None:
+            await self._inner.shutdown()
+
+    async def _liveness(self, scope: Scope, send: Send) -> None:
+        if scope["path"] == "/health":
+            doc: dict[str, Any] = {"status": "ok"}
+        else:
+            if self._version is None:
+                self._version = _version()
+            doc = {"name": "echo-brain", "status": "ok", "version": self._version,
+                   "booting": True, "docs": "/docs", "ui": "/ui"}
+        body = json.dumps(doc).encode()
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body",
+                    "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _is_liveness(scope: Scope) -> bool:
+    path, method = scope["path"], scope["method"]
+    return (path == "/" and method in ("GET", "HEAD")) or (path == "/health" and method == "GET")
+
+
+def _fail(exc: BaseException) -> None:
+    """A configuration error or a broken install: say why and end the process, as uvicorn would.
+
+    The error is the app's (a `ConfigError` carries both languages); the port must not stay
+    open answering `ok` for a server that will never be ready.
+    """
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    message_ko = getattr(exc, "message_ko", None) or "앱을 시작하지 못했습니다"
+    log.error("echo-brain cannot start: %s / %s", message, message_ko)
+    sys.stderr.write(f"{message}\n{message_ko}\n")
+    sys.stderr.flush()
+    os._exit(getattr(exc, "exit_code", BUILD_FAILED_EXIT))
+
+
+class _InnerLifespan:
+    """Drives an ASGI app's lifespan protocol from the outside."""
+
+    def __init__(self, app: ASGIApp, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def startup(self) -> None:
+        """Run the app's startup; raise RuntimeError when it fails."""
+        self.task = asyncio.create_task(self.app(self.scope, self.inbox.get, self.outbox.put))
+        await self.inbox.put({"type": "lifespan.startup"})
+        reply = await self._reply()
+        if reply["type"] != "lifespan.startup.complete":
+            raise RuntimeError(reply.get("message") or "the app's startup failed")
+
+    async def shutdown(self) -> None:
+        """Run the app's shutdown (frees the models)."""
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        await self._reply()
+
+    async def _reply(self) -> Message:
+        assert self.task is not None
+        getter = asyncio.ensure_future(self.outbox.get())
+        done, _ = await asyncio.wait({getter, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        error = self.task.exception()
+        if error is not None:
+            raise error
+        return {"type": "lifespan.failed", "message": "the app's lifespan ended"}
