@@ -27,6 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("echo_brain")
 BUILD_FAILED_EXIT = 3  # uvicorn's own exit code for a failed lifespan startup
+CONFIG_EXIT = 2  # a bad setting, as `echo-brain serve` reports it
 
 
 def _version() -> str:
@@ -41,8 +42,10 @@ def _version() -> str:
 class Front:
     """Liveness at once; everything else by the app `factory` ("module:function") builds."""
 
-    def __init__(self, factory: str) -> None:
+    def __init__(self, factory: str, on_failure: Callable[[BaseException], None] | None = None,
+                 ) -> None:
         self.factory = factory
+        self.on_failure = on_failure or exit_on_failure
         self.app: ASGIApp | None = None
         self._started: asyncio.Event | None = None
         self._inner: _InnerLifespan | None = None
@@ -87,9 +90,10 @@ class Front:
             app = await asyncio.to_thread(self._make)
             inner = _InnerLifespan(app, scope)
             await inner.startup()
-        except BaseException as exc:
-            _fail(exc)
-            raise
+        except Exception as exc:
+            self.on_failure(exc)
+            started.set()  # waiting requests get an error, not a hang
+            return
         self._inner, self.app = inner, app
         started.set()
 
@@ -126,18 +130,24 @@ def _is_liveness(scope: Scope) -> bool:
     return (path == "/" and method in ("GET", "HEAD")) or (path == "/health" and method == "GET")
 
 
-def _fail(exc: BaseException) -> None:
-    """A configuration error or a broken install: say why and end the process, as uvicorn would.
+def exit_on_failure(exc: BaseException) -> None:
+    """A bad setting or a broken install: say why and end the process, as uvicorn would.
 
-    The error is the app's (a `ConfigError` carries both languages); the port must not stay
-    open answering `ok` for a server that will never be ready.
+    The port must not stay open answering `ok` for a server that will never be ready. A bad
+    setting (`ConfigError`, both languages, naming the variable) exits 2 as `echo-brain serve`
+    does when it finds it first; anything else exits 3, uvicorn's code for a failed startup.
     """
-    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-    message_ko = getattr(exc, "message_ko", None) or "앱을 시작하지 못했습니다"
+    from core.errors import ConfigError
+
+    if isinstance(exc, ConfigError):
+        message, message_ko, code = exc.message, exc.message_ko, CONFIG_EXIT
+    else:
+        message, message_ko = f"{type(exc).__name__}: {exc}", "앱을 시작하지 못했습니다"
+        code = BUILD_FAILED_EXIT
     log.error("echo-brain cannot start: %s / %s", message, message_ko)
     sys.stderr.write(f"{message}\n{message_ko}\n")
     sys.stderr.flush()
-    os._exit(getattr(exc, "exit_code", BUILD_FAILED_EXIT))
+    os._exit(code)
 
 
 class _InnerLifespan:
@@ -152,11 +162,14 @@ class _InnerLifespan:
 
     async def startup(self) -> None:
         """Run the app's startup; raise RuntimeError when it fails."""
-        self.task = asyncio.create_task(self.app(self.scope, self.inbox.get, self.outbox.put))
+        self.task = asyncio.create_task(self._run())
         await self.inbox.put({"type": "lifespan.startup"})
         reply = await self._reply()
         if reply["type"] != "lifespan.startup.complete":
             raise RuntimeError(reply.get("message") or "the app's startup failed")
+
+    async def _run(self) -> None:
+        await self.app(self.scope, self.inbox.get, self.outbox.put)
 
     async def shutdown(self) -> None:
         """Run the app's shutdown (frees the models)."""

@@ -1,5 +1,10 @@
-"""The ASGI entry point: `uvicorn api.server:app`."""
+"""The ASGI entry point: `uvicorn api.server:app`.
 
-from api.app import create_app
+`app` answers `HEAD /`, `GET /` and `GET /health` from the moment the port opens and builds
+the FastAPI app (`api.app.create_app`) behind it (`api.front`): importing this module loads
+only the standard library, never FastAPI, a setting or a model.
+"""
 
-app = create_app()
+from api.front import Front
+
+app = Front("api.app:create_app")
