@@ -1,23 +1,24 @@
 """The port at once: a small ASGI front that answers liveness while the app is built behind it.
 
 uvicorn opens the port only after the lifespan's startup, and importing FastAPI, pydantic and
-the whole app takes seconds on a small CPU. `Front` answers `HEAD /`, `GET /` and `GET /health`
-from the first moment; its lifespan builds the real app (`api.app.create_app`) on a thread and
-runs that app's own lifespan, then hands it every request. A request for anything else that
-arrives while the app is being built waits for it. Importing this module imports only the
-standard library.
+the whole app takes seconds on a small CPU. `Front` answers `HEAD /`, `GET /`, `GET /health`
+(and `GET /ready`: 503, booting) from the first moment; its lifespan builds the real app
+(`api.app.create_app`) on a thread and runs that app's own lifespan, then hands it every
+request. A request for anything else that arrives while the app is being built waits for it.
+Importing this module imports only the standard library.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from api.liveness import early_answer, package_version
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,22 +31,14 @@ BUILD_FAILED_EXIT = 3  # uvicorn's own exit code for a failed lifespan startup
 CONFIG_EXIT = 2  # a bad setting, as `echo-brain serve` reports it
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("echo-brain")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
 class Front:
     """Liveness at once; everything else by the app `factory` ("module:function") builds."""
 
     def __init__(self, factory: str, on_failure: Callable[[BaseException], None] | None = None,
-                 ) -> None:
+                 booting_ready: Callable[[], dict[str, Any]] | None = None) -> None:
         self.factory = factory
         self.on_failure = on_failure or exit_on_failure
+        self.booting_ready = booting_ready
         self.app: ASGIApp | None = None
         self._started: asyncio.Event | None = None
         self._inner: _InnerLifespan | None = None
@@ -57,7 +50,7 @@ class Front:
             await self._lifespan(scope, receive, send)
             return
         app = self.app
-        if app is None and scope["type"] == "http" and _is_liveness(scope):
+        if app is None and scope["type"] == "http" and self._answers_early(scope):
             await self._liveness(scope, send)
             return
         if app is None:
@@ -100,7 +93,7 @@ class Front:
     def _make(self) -> ASGIApp:
         module, _, name = self.factory.partition(":")
         app: ASGIApp = getattr(importlib.import_module(module), name)()
-        self._version = getattr(app, "version", None) or _version()
+        self._version = getattr(app, "version", None) or package_version()
         return app
 
     async def _shutdown(self) -> None:
@@ -109,25 +102,23 @@ class Front:
         if self._inner is not None:
             await self._inner.shutdown()
 
+    def _answers_early(self, scope: Scope) -> bool:
+        path, method = scope["path"], scope["method"]
+        if path == "/":
+            return method in ("GET", "HEAD")
+        if path == "/ready":
+            return method == "GET" and self.booting_ready is not None
+        return path == "/health" and method == "GET"
+
     async def _liveness(self, scope: Scope, send: Send) -> None:
-        if scope["path"] == "/health":
-            doc: dict[str, Any] = {"status": "ok"}
-        else:
-            if self._version is None:
-                self._version = _version()
-            doc = {"name": "echo-brain", "status": "ok", "version": self._version,
-                   "booting": True, "docs": "/docs", "ui": "/ui"}
-        body = json.dumps(doc).encode()
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body",
-                    "body": b"" if scope["method"] == "HEAD" else body})
-
-
-def _is_liveness(scope: Scope) -> bool:
-    path, method = scope["path"], scope["method"]
-    return (path == "/" and method in ("GET", "HEAD")) or (path == "/health" and method == "GET")
+        """`/` and `/health` 200; `/ready` 503 with the booting document (Retry-After: 1)."""
+        if self._version is None:
+            self._version = package_version()
+        status, headers, body = early_answer(scope["method"], scope["path"], self._version,
+                                             self.booting_ready)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def exit_on_failure(exc: BaseException) -> None:

@@ -10,7 +10,11 @@ typo) goes to the typer app, which explains it.
 
 from __future__ import annotations
 
-import logging
+import socket
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.early import EarlyListener
 
 OPTIONS = {"--host": str, "--port": int, "--workers": int, "--log-level": str}
 
@@ -52,18 +56,54 @@ def fast_serve(argv: list[str]) -> int | None:
 
 
 def run(host: str, port: int, workers: int, log_level: str) -> None:
-    """uvicorn on `api.server:app` (no WebSocket routes: `ws="none"` skips that import)."""
-    import uvicorn
+    """uvicorn on `api.server:app` (no WebSocket routes: `ws="none"` skips that import).
+
+    With one worker the port is bound and answering before uvicorn is even imported
+    (`api.early`); uvicorn then serves the same socket.
+    """
+    if workers > 1:
+        _log_to_stderr(log_level)
+        import uvicorn
+
+        uvicorn.run("api.server:app", host=host, port=port, workers=workers, log_level=log_level,
+                    ws="none", timeout_graceful_shutdown=10)
+        return
+    from api.early import EarlyListener, bind
+    from api.liveness import booting_ready
+
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        from cli.common import report
+
+        report(f"cannot listen on {host}:{port}: {exc}",
+               f"{host}:{port} 포트를 열 수 없습니다: {exc}")
+        raise SystemExit(1) from None
+    listener = EarlyListener(sock, booting_ready).start()
+    _log_to_stderr(log_level)
+    try:
+        _serve_socket(sock, listener, host, port, log_level)
+    finally:
+        listener.stop()
+        sock.close()
+
+
+def _log_to_stderr(log_level: str) -> None:
+    import logging
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        "api.server:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        ws="none",
-        timeout_graceful_shutdown=10,
-    )
+
+
+def _serve_socket(sock: socket.socket, listener: EarlyListener, host: str, port: int,
+                  log_level: str) -> None:
+    import uvicorn
+
+    config = uvicorn.Config("api.server:app", host=host, port=port, log_level=log_level,
+                            ws="none", timeout_graceful_shutdown=10)
+    server = uvicorn.Server(config)
+    listener.done = lambda: server.started
+    server.run(sockets=[sock])
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's code for a failed startup

@@ -67,3 +67,13 @@ def test_a_bad_setting_found_after_the_port_opened_ends_the_process(tmp_path: Pa
     output = (tmp_path / "log").read_text()
     assert proc.returncode == 2, output
     assert "ECHO_MERGE" in output and "설정" in output
+
+
+def test_ready_while_booting_is_503_with_every_circuit_pending() -> None:
+    from api.liveness import booting_ready
+    from core.settings import CIRCUIT_NAMES
+
+    doc = booting_ready()
+    assert doc["ready"] is False and doc["replay"]["state"] == "pending"
+    assert list(doc["circuits"]) == list(CIRCUIT_NAMES)
+    assert {c["state"] for c in doc["circuits"].values()} == {"pending"}
