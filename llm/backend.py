@@ -91,6 +91,10 @@ class Backend(ABC):
         """A short, secret-free description for /ready and logs."""
         return self.kind
 
+    def exit_reason(self) -> str | None:
+        """Why the worker process ended, if it has (None: alive, or no worker)."""
+        return None
+
     def count_tokens(self, text: str) -> int | None:
         """Tokens `text` takes in this model (None: no tokenizer here)."""
         return None

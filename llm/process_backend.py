@@ -93,13 +93,26 @@ class ProcessBackend(Backend):
         self._conn = Connection(os.dup(ours.fileno()))
         ours.close()
         self._send(("load", self.config))
-        kind, payload = self._receive(deadline=None)
+        self._vocab = _load_vocab(self.config.model_path)  # while the worker loads
+        try:
+            kind, payload = self._receive(deadline=None)
+        except BaseException:
+            self.close()
+            raise
         if kind == "error":
             self.close()
             raise BackendError(str(payload))
         self._warmup_s = payload.get("warmup_s")
         self._prefix = payload.get("prefix")
-        self._vocab = _load_vocab(self.config.model_path)
+
+    def exit_reason(self) -> str | None:
+        """`SIGKILL`, `exit code 3`… once the worker has ended; None while it runs."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return None
+        self._drop_connection()
+        self._proc = None
+        return exit_reason(proc.returncode)
 
     def count_tokens(self, text: str) -> int | None:
         """Exact token count with the model's own vocabulary (loaded here, weights not)."""

@@ -93,3 +93,36 @@ def test_an_unwritable_cache_folder_costs_only_the_restore(tmp_path: Path) -> No
         assert backend.prefix["source"] == "computed" and backend.prefix["cache_error"]
     finally:
         backend.close()
+
+
+def test_a_worker_killed_while_idle_comes_back_at_once_restoring_its_prefix(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import time
+
+    from llm.circuit import Circuit
+
+    cache = tmp_path / "prefix"
+    circuit = Circuit("self", PREFIX, lambda: start_unloaded(cache))
+    circuit.load()
+    try:
+        first = circuit.snapshot()
+        assert first["state"] == "ready" and first["prefix"]["source"] == "computed"
+        os.kill(first["pid"], signal.SIGKILL)  # no request in flight: the circuit must notice
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            doc = circuit.snapshot()
+            if doc["state"] == "ready" and doc["pid"] not in (None, first["pid"]):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"not restarted: {circuit.snapshot()}")
+        assert doc["restarts"] == 1 and doc["last_exit"] == "SIGKILL"
+        assert doc["prefix"]["source"] == "restored"
+    finally:
+        circuit.close()
+
+
+def start_unloaded(cache: Path) -> ProcessBackend:
+    return ProcessBackend(config(prefixes=[PREFIX], cache_dir=str(cache)))
