@@ -77,11 +77,6 @@ def pick_device(threads: int | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def use_bf16(device: torch.device) -> bool:
-    """bf16 autocast where the hardware has native bf16 (ECHO_TRAIN_BF16=0/1 overrides)."""
-    return plan_step(device).bf16
-
-
 def make_optimizer(model: Transformer, config: TrainConfig) -> AdamW:
     """AdamW; weight decay on matrices only."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -178,6 +173,9 @@ def _loop(run: Run) -> str:
                            "train_tokens": run.info.train_tokens, "device": run.device.type,
                            "bf16": run.autocast, "compile": run.loss.is_compiled,
                            "step_plan": run.plan.reason})
+    if run.loss.is_compiled:
+        run.on_event("phase", {"message": "compiling the training step (within the run's time) "
+                                          "/ 학습 단계를 컴파일하는 중"})
     last_ckpt = last_log = time.monotonic()
     logged_tokens = run.state.tokens_seen
     run.model.train()
@@ -230,14 +228,19 @@ def _step(run: Run, stream: TokenStream) -> None:
     except Exception as exc:
         if not run.loss.is_compiled:
             raise
-        run.loss.give_up(exc)  # the compiled step failed: the same step, eagerly
-        run.optimizer.zero_grad(set_to_none=True)
-        run.on_event("phase", {"message": f"torch.compile failed, training eagerly: "
-                                          f"{run.loss.fallback} / 컴파일 실패, 즉시 실행으로 학습"})
-        loss = train_step(run.model, run.optimizer, batch, run.device, run.autocast,
-                          run.config.grad_clip, run.loss)
+        loss = _eager_retry(run, batch, exc)
     run.state.step += 1
     run.losses.append(loss)
+
+
+def _eager_retry(run: Run, batch: tuple[np.ndarray, np.ndarray], exc: Exception) -> float:
+    """The compiled step failed: give compiling up and take the same step eagerly."""
+    run.loss.give_up(exc)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.on_event("phase", {"message": f"torch.compile failed, training eagerly: "
+                                      f"{run.loss.fallback} / 컴파일 실패, 즉시 실행으로 학습"})
+    return train_step(run.model, run.optimizer, batch, run.device, run.autocast,
+                      run.config.grad_clip, run.loss)
 
 
 def _step_doc(run: Run) -> dict[str, Any]:
