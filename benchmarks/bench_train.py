@@ -86,7 +86,8 @@ def xz_conditional(train: bytes, held_out: bytes) -> float:
     return (both - alone) * 8 / len(held_out)
 
 
-def quality(work: Path, minutes: float) -> dict[str, Any]:
+def quality(work: Path, minutes: float, threads: int | None = None,
+            with_xz: bool = True) -> dict[str, Any]:
     """Train nano on the real corpus for `minutes`, then bits per byte of the held-out text."""
     from core.settings import load_settings
     from origin_model.config import TrainConfig
@@ -98,13 +99,13 @@ def quality(work: Path, minutes: float) -> dict[str, Any]:
     corpus = write_real_archive(memory)
     settings = load_settings()
     started = time.monotonic()
-    summary = train(memory, out, settings, TrainConfig(minutes=minutes))
+    summary = train(memory, out, settings, TrainConfig(minutes=minutes, threads=threads))
     wall = time.monotonic() - started
     held_out = "".join(split_text(memory, settings, held_out=True))
     train_text = "".join(split_text(memory, settings, held_out=False)).encode()
-    model = gguf_bits_per_byte(out / "origin-nano.gguf", held_out)
-    return {"corpus": corpus, "summary": summary, "wall_s": wall, "gguf": model,
-            "xz_bpb": xz_conditional(train_text, held_out.encode()),
+    model = gguf_bits_per_byte(out / "origin-nano.gguf", held_out, n_threads=threads)
+    xz = xz_conditional(train_text, held_out.encode()) if with_xz else None
+    return {"corpus": corpus, "summary": summary, "wall_s": wall, "gguf": model, "xz_bpb": xz,
             "held_out_bytes": len(held_out.encode()), "train_bytes": len(train_text)}
 
 
@@ -128,20 +129,20 @@ def peak_rss(work: Path, steps: int) -> dict[str, Any]:
             "command": f"echo-brain train --memory-dir <archive> --steps {steps} --json"}
 
 
-def table(q: dict[str, dict[str, Any]], s: dict[str, Any], r: dict[str, Any],
+def table(q: dict[str, dict[str, Any]], s: dict[str, Any], r: dict[str, Any] | None,
           minutes: float) -> str:
     """The figures as a markdown table."""
     new, old = q["default"], q["previous"]
     new_bpb, old_bpb = new["gguf"]["bits_per_byte"], old["gguf"]["bits_per_byte"]
     verdict = "met" if new_bpb <= old_bpb else "NOT met"
     speed_verdict = "met" if s["ratio"] >= 1.5 else "NOT met"
+    xz = f"; xz -9e conditional: {new['xz_bpb']:.3f}" if new.get("xz_bpb") else ""
     rows = [
         (f"held-out bits per byte after {minutes:g} min (GGUF through llama-cpp-python)",
          f"**{new_bpb:.3f}** ({new['summary']['step']} steps, "
          f"{new['summary']['tokens_seen']:,} tokens)",
          f"previous default: {old_bpb:.3f} ({old['summary']['step']} steps, "
-         f"{old['summary']['tokens_seen']:,} tokens); no worse: {verdict}; "
-         f"xz -9e conditional: {new['xz_bpb']:.3f}"),
+         f"{old['summary']['tokens_seen']:,} tokens); no worse: {verdict}{xz}"),
         ("training tokens/s (batch 16 × 256), steps taking turns",
          f"**{s['default']:,.0f}** (ratio **{s['ratio']:.2f}** to plain; ≥ 1.5: "
          f"{speed_verdict})",
@@ -149,22 +150,23 @@ def table(q: dict[str, dict[str, Any]], s: dict[str, Any], r: dict[str, Any],
          f"({s['previous_ratio']:.2f})"),
         ("compilation (first two steps of the new default)", f"{s['compile_s']:.0f} s",
          "counted in the run's minutes above"),
-        (f"peak RSS, nano on the {r['lines']:,}-line benchmark archive",
-         f"**{r['peak_rss_mb']:,.0f} MB**", "goal ≤ 2,048 MB"),
     ]
+    if r is not None:
+        rows.append((f"peak RSS, nano on the {r['lines']:,}-line benchmark archive",
+                     f"**{r['peak_rss_mb']:,.0f} MB**", "goal ≤ 2,048 MB"))
     lines = ["| measure | origin nano, new default | reference |", "|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
-def report(q: dict[str, dict[str, Any]], s: dict[str, Any], r: dict[str, Any],
-           minutes: float, load: float) -> str:
+def report(q: dict[str, dict[str, Any]], s: dict[str, Any], r: dict[str, Any] | None,
+           minutes: float, load: float, command: str) -> str:
     """The BENCHMARKS.md section."""
     summary, corpus = q["default"]["summary"], q["default"]["corpus"]
     return f"""
 Machine: {machine()}; load average {load:.1f} at the start: the 2 cores were shared with
 other sessions' builds and tests the whole time, so absolute figures are low and noisy; the
 two quality runs ran at the same time and the speed steps took turns, so their ratios hold.
-Command: `python -m benchmarks.bench_train --minutes {minutes:g}`.
+Command: `{command}`.
 
 {table(q, s, r, minutes)}
 
@@ -182,10 +184,16 @@ Command: `python -m benchmarks.bench_train --minutes {minutes:g}`.
 - Speed: the same model and batches; {s['rounds']:.0f} rounds of one step each, medians;
   {s['threads']:.0f} threads. Sequences are already packed (random windows of one token
   stream, no padding); the optimizer (AdamW on foreach kernels) is under 2 % of a step.
-- Peak RSS: `{r['command']}` on `benchmarks/gen_archive.py`'s archive, as a child process
-  (reading, tokenizer training, tokenizing, training, export: {r['wall_s']:.0f} s in all),
-  ru_maxrss of the children.
+{_rss_note(r)}
 """.strip()
+
+
+def _rss_note(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "- Peak RSS: not measured in this run (`--rss-steps 0`)."
+    return (f"- Peak RSS: `{r['command']}` on `benchmarks/gen_archive.py`'s archive, as a child "
+            f"process (reading, tokenizer training, tokenizing, training, export: "
+            f"{r['wall_s']:.0f} s in all), ru_maxrss of the children.")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -195,13 +203,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="training minutes (quality)")
     parser.add_argument("--speed-rounds", type=int, default=12)
-    parser.add_argument("--rss-steps", type=int, default=20)
+    parser.add_argument("--rss-steps", type=int, default=20, help="0: skip the RSS run")
+    parser.add_argument("--threads", type=int, help="torch threads per run (default: every core)")
     parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
     parser.add_argument("--work", type=Path, help="keep the runs here (default: a temp folder)")
     parser.add_argument("--quality-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quality_child is not None:  # one variant's quality run (train_variants)
-        doc = quality(args.quality_child, args.minutes)
+        doc = quality(args.quality_child, args.minutes, args.threads,
+                      with_xz=args.quality_child.name == "default")
         (args.quality_child / "quality.json").write_text(json.dumps(doc))
         return
     load = os.getloadavg()[0]
@@ -211,13 +221,15 @@ def main(argv: list[str] | None = None) -> None:
         if all(path.is_file() for path in done.values()):  # a rerun of the later parts
             q = {n: json.loads(path.read_text()) for n, path in done.items()}
         else:
-            q = quality_side_by_side(work, args.minutes)
+            q = quality_side_by_side(work, args.minutes, args.threads)
         print({k: v["gguf"]["bits_per_byte"] for k, v in q.items()}, flush=True)
-        s = speed_interleaved(work / "default" / "models" / "origin", args.speed_rounds)
+        s = speed_interleaved(work / "default" / "models" / "origin", args.speed_rounds,
+                              args.threads)
         print(f"speed: {s}", flush=True)
-        r = peak_rss(work, args.rss_steps)
-        print(f"peak RSS: {r['peak_rss_mb']:.0f} MB", flush=True)
-    body = report(q, s, r, args.minutes, load)
+        r = peak_rss(work, args.rss_steps) if args.rss_steps else None
+        print(f"peak RSS: {r and r['peak_rss_mb']} MB", flush=True)
+    command = "python -m benchmarks.bench_train " + " ".join(argv or sys.argv[1:])
+    body = report(q, s, r, args.minutes, load, command.strip())
     print(body)
     if not args.no_write:
         write_section(TITLE, body)

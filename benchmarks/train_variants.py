@@ -25,7 +25,8 @@ PREVIOUS = {"ECHO_TRAIN_BF16": "0", "ECHO_TRAIN_COMPILE": "0"}
 VARIANTS: dict[str, dict[str, str]] = {"default": {}, "previous": PREVIOUS}
 
 
-def quality_side_by_side(work: Path, minutes: float) -> dict[str, dict[str, Any]]:
+def quality_side_by_side(work: Path, minutes: float,
+                         threads: int | None = None) -> dict[str, dict[str, Any]]:
     """Both variants' quality runs at once; {variant: bench_train.quality() document}."""
     procs = {}
     for name, extra in VARIANTS.items():
@@ -35,6 +36,7 @@ def quality_side_by_side(work: Path, minutes: float) -> dict[str, dict[str, Any]
         env |= extra | {"PYTHONPATH": str(REPO)}
         cmd = [sys.executable, "-m", "benchmarks.bench_train", "--quality-child",
                str(folder), "--minutes", str(minutes)]
+        cmd += ["--threads", str(threads)] if threads else []
         procs[name] = subprocess.Popen(cmd, env=env, cwd=folder)
     for name, proc in procs.items():
         if proc.wait() != 0:
@@ -42,8 +44,13 @@ def quality_side_by_side(work: Path, minutes: float) -> dict[str, dict[str, Any]
     return {name: json.loads((work / name / "quality.json").read_text()) for name in procs}
 
 
-def speed_interleaved(out: Path, rounds: int) -> dict[str, float]:
-    """Tokens/s of the plain loop, the previous default and the new default, taking turns."""
+def speed_interleaved(out: Path, rounds: int, threads: int | None = None) -> dict[str, Any]:
+    """Tokens/s of the plain loop, the previous default and the new default, taking turns.
+
+    The compilation is timed with an empty compile cache (a first run on a machine); the
+    quality runs used torch's default cache, as every later run on a machine does.
+    """
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(out.parent / "inductor-cold")
     import numpy as np
     import torch
 
@@ -53,7 +60,7 @@ def speed_interleaved(out: Path, rounds: int) -> dict[str, float]:
     from origin_model.model import Transformer
     from origin_model.train import make_optimizer, pick_device, train_step
 
-    device, config = pick_device(), TrainConfig()
+    device, config = pick_device(threads), TrainConfig()
     plan = plan_step(device)
     stream = TokenStream(out / "data" / "train.bin", 256)
     rng = np.random.default_rng(0)
@@ -101,4 +108,4 @@ def speed_interleaved(out: Path, rounds: int) -> dict[str, float]:
             "previous_ratio": rate["previous"] / rate["plain"], "compile_s": compile_s,
             "bf16": float(plan.bf16), "compile": float(new_loss.is_compiled),
             "threads": float(torch.get_num_threads()), "rounds": float(rounds),
-            "plan": plan.reason}  # type: ignore[dict-item]
+            "plan": plan.reason}
