@@ -139,13 +139,13 @@ def _scan_circuits(report: ScanReport, settings: Settings) -> None:
 def _scan_prefix_cache(report: ScanReport, settings: Settings) -> None:
     """The evaluated-prefix cache: where, how many files, how full."""
     if not settings.cache_max_mb:
-        report.add("circuits", "prefix cache", "ok", "off (ECHO_CACHE_MAX_MB=0)")
+        report.add("cache", "prefix cache", "ok", "off (ECHO_CACHE_MAX_MB=0)")
         return
     stats = cache_stats(settings.prefix_cache_dir)
     newest = stats["newest"]
     used = "never used" if newest is None else time.strftime(
         "last used %Y-%m-%d %H:%M", time.localtime(newest))
-    report.add("circuits", "prefix cache", "ok",
+    report.add("cache", "prefix cache", "ok",
                f"{stats['path']}: {stats['files']} files, {stats['bytes'] / 2**20:.1f} of "
                f"{settings.cache_max_mb} MB (ECHO_CACHE_MAX_MB), {used}")
 
