@@ -8,7 +8,7 @@ request's own tokens, never needs.
 The model file is identified by its size, mtime_ns and `llm.fingerprint.model_fingerprint`
 (size + first and last 8 MiB), not a hash of the header alone: two fine-tunes of one base
 share their header byte for byte, and a copy (`cp -p`, rsync) may keep size and mtime. The
-16 MiB are read once per worker start, from pages llama.cpp maps anyway (milliseconds; see
+16 MiB are read once per worker start, from pages llama.cpp maps anyway (12 ms of CPU here; see
 BENCHMARKS.md).
 """
 
