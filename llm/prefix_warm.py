@@ -45,6 +45,7 @@ class PrefixWarmer:
         if key is not None and self.cache is not None:
             payload = self.cache.load(key, len(tokens))
             if payload is not None and write_sequence(self.llama, tokens, payload):
+                self._touch(tokens)
                 self._note("restored", tokens, started, len(payload))
                 return payload if keep else None
         self.llama.reset()
@@ -56,6 +57,19 @@ class PrefixWarmer:
                 self.error = f"cannot write the prefix cache in {self.cache.root}"
         self._note("computed", tokens, started, len(payload or b""))
         return payload if keep else None
+
+    def _touch(self, tokens: Sequence[int]) -> None:
+        """One throw-away token through the model after a restore, then dropped again.
+
+        Evaluating a prefix pages every weight in and sizes llama.cpp's compute buffers;
+        restoring one does neither, and the first request would pay for both. The token goes
+        at the end of the restored prefix and is removed, so the state stays exactly it.
+        """
+        n = len(tokens)
+        self.llama.eval([tokens[-1]])
+        self.llama._ctx.kv_cache_seq_rm(-1, n, -1)
+        self.llama.n_tokens = n
+        self.llama._requires_eval = True
 
     def _key(self, tokens: Sequence[int]) -> str | None:
         if self.cache is None:
