@@ -11,6 +11,7 @@ Run: .venv/bin/python -m benchmarks.bench_head [--runs 5]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         head = [launch_to_first(work, "HEAD", "/") for _ in range(args.runs)]
@@ -77,7 +79,8 @@ def main() -> None:
     verdict = "met" if med_head <= 1.0 else "NOT met"
     body = f"""
 Command: `.venv/bin/python -m benchmarks.bench_head --runs {args.runs}`
-Machine: {machine()}
+Machine: {machine()}; load average {load:.1f} at the start (the 2 cores were shared with
+other sessions' builds, tests and benchmarks).
 
 | figure | value | goal |
 |---|---|---|
