@@ -110,6 +110,11 @@ class _StateCollector(Collector):
             "Time the circuit spent evaluating its static prompt prefixes at load",
             labels=["circuit"],
         )
+        restored = GaugeMetricFamily(
+            "echo_circuit_prefix_restored",
+            "1 when the circuit restored its static prefixes from the disk cache, 0 if computed",
+            labels=["circuit"],
+        )
         for name, circuit in runtime.circuits.items():
             depth.add_metric([name], circuit.queue_depth)
             for s in STATES:
@@ -117,10 +122,14 @@ class _StateCollector(Collector):
             doc = circuit.snapshot()
             restarts.add_metric([name], float(doc["restarts"]))
             warmup.add_metric([name], float(doc["warmup_s"] or 0.0))
+            prefix = doc.get("prefix")
+            if prefix is not None:
+                restored.add_metric([name], 1.0 if prefix["source"] == "restored" else 0.0)
         yield depth
         yield state
         yield restarts
         yield warmup
+        yield restored
         replay = runtime.replay.snapshot()
         yield GaugeMetricFamily(
             "echo_memory_lines", "Lines in the memory index", value=float(replay.get("lines") or 0)

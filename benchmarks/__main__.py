@@ -9,6 +9,7 @@ BENCHMARKS = (
     "benchmarks.bench_fanout",
     "benchmarks.bench_throughput",
     "benchmarks.bench_warm",
+    "benchmarks.bench_head",
     "benchmarks.bench_replay",
     "benchmarks.bench_train",
     "benchmarks.bench_lora_serve",

@@ -7,13 +7,18 @@ replayed (so every prompt carries its remembered lines), distinct prompts each t
      straight through llama-cpp-python in three threads (goal ≤ 1.05);
   3. launch → /ready (warm-up included) with a cold and a warm index, next to the warm-up.
 Also the thread choice: the raw three-thread fan-out with each (n_threads, n_threads_batch).
+And instant restarts (`benchmarks/warm_restarts.py`): launch → /ready with and without the
+prefix cache on disk, the first answer after a warm start, restore vs recompute of one
+prefix, and a `kill -9` of a worker → ready again.
 
 Run: .venv/bin/python -m benchmarks.bench_warm   (or `make bench` for every benchmark)
+     .venv/bin/python -m benchmarks.bench_warm --only restarts   (the restart table alone)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -131,15 +136,53 @@ def main() -> None:
     """Measure, print and record the three figures and the thread table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parts", type=int, default=760, help="archive size (760 ≈ 300k lines)")
+    parser.add_argument("--only", choices=("all", "prefixes", "restarts"), default="all")
+    parser.add_argument("--restart-parts", type=int, default=10, help="the small archive")
+    parser.add_argument("--warm-runs", type=int, default=3)
     args = parser.parse_args()
     env = {"ECHO_MAX_TOKENS": str(MAX_TOKENS), "ECHO_N_CTX": str(N_CTX), "ECHO_TEMPERATURE": "0",
            "ECHO_MANIFEST_DIR": str(REPO / "manifest"), "ECHO_CONTEXT_LINES": "6",
            "ECHO_MODELS_DIR": str(DEMO_MODEL.parent)}
+    if args.only in ("all", "restarts"):
+        restarts(env, args.restart_parts, args.warm_runs)
+    if args.only in ("all", "prefixes"):
+        prefixes(env, args.parts)
+
+
+def restarts(env: dict[str, str], parts: int, warm_runs: int) -> None:
+    """The instant-restart table (benchmarks/warm_restarts.py)."""
+    from benchmarks.warm_restarts import measure, table
+
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = measure(Path(tmp), env, parts, warm_runs)
+    print(figures, flush=True)
+    write_section(
+        "Instant restarts: prefix states on disk / 즉시 재시작: 디스크의 접두부 상태",
+        f"""
+Command: `.venv/bin/python -m benchmarks.bench_warm --only restarts --restart-parts {parts}`
+Machine: {machine()}; load average {load:.1f} at the start (the 2 cores were shared with
+other sessions' builds and tests, so every figure is noisy; ratios within a run hold best).
+Setup: SmolLM2-135M-Instruct Q4_1 in all three circuits (each in its worker process), the
+shipped manifests, a {parts}-part archive indexed beforehand (`echo-brain replay`), n_ctx
+{N_CTX}, `ECHO_MAX_TOKENS={MAX_TOKENS}`, greedy; the cache in a fresh `ECHO_CACHE_DIR`.
+
+{table(figures)}
+
+Cold: each worker evaluates its ~1,150-token prefix (persona + declarations) and writes it
+to the cache; warm: each worker finds the file under its key (model fingerprint, tokens,
+context, build) and loads it with `llama_state_seq_set_data`. 캐시가 있으면 접두부를 다시
+계산하지 않고 불러옵니다.
+""")
+
+
+def prefixes(env: dict[str, str], parts: int) -> None:
+    """The warm-prefix figures and the thread table on the large archive."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         memory = work / "memory"
         subprocess.run([sys.executable, str(REPO / "benchmarks" / "gen_archive.py"), str(memory),
-                        "--parts", str(args.parts)], check=True, capture_output=True)
+                        "--parts", str(parts)], check=True, capture_output=True)
         env |= {"ECHO_MEMORY_DIR": str(memory)}
         with ExitStack() as stack:
             cold_s, server = launch_to_ready(stack, work, env)
@@ -160,7 +203,7 @@ def main() -> None:
         table = thread_table(memory, threads)
     p50_server, p50_raw = statistics.median(served), statistics.median(direct)
     report(first, second, p50_server, p50_raw, cold_s, warm_s, warmups, replay_s,
-           prompt_tokens, table, args.parts)
+           prompt_tokens, table, parts)
 
 
 def report(first: float, second: float, p50_server: float, p50_raw: float, cold_s: float,

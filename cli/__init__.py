@@ -2,8 +2,8 @@
 
 `replay` runs at every boot and is timed against a naive reference, so it takes a fast path
 (`cli.replay`) that imports neither typer, rich nor pydantic when it needs none of them (see
-its docstring); every other command, and `replay --help`, goes through the typer app in
-`cli.app`.
+its docstring); `serve` must open its port within a second, so it takes one too
+(`cli.serve`); every other command, and `--help`, goes through the typer app in `cli.app`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ def main() -> None:
         from cli.replay import fast_replay
 
         code = fast_replay(sys.argv[2:])
+        if code is not None:
+            sys.exit(code)
+    if sys.argv[1:2] == ["serve"]:
+        from cli.serve import fast_serve
+
+        code = fast_serve(sys.argv[2:])
         if code is not None:
             sys.exit(code)
     from cli.app import build_app

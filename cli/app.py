@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -22,20 +21,10 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Run the server / 서버를 실행합니다."""
-    settings = settings_or_exit()
-    import uvicorn
+    from cli.serve import run
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    uvicorn.run(
-        "api.server:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=log_level,
-        timeout_graceful_shutdown=10,
-    )
+    settings = settings_or_exit()
+    run(host or settings.host, port or settings.port, workers, log_level)
 
 
 def ask(

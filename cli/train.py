@@ -176,7 +176,8 @@ class TrainProgress:
         elif kind == "start":
             self.progress.console.print(
                 f"{doc['params']:,} parameters, {doc['train_tokens']:,} training tokens, "
-                f"{doc['device']}{' bf16' if doc['bf16'] else ''}, from step {doc['step']}",
+                f"{doc['device']}{' bf16' if doc['bf16'] else ''}"
+                f"{' compiled' if doc.get('compile') else ''}, from step {doc['step']}",
                 highlight=False)
             self.progress.update(self.task, visible=True)
         elif kind == "step":

@@ -143,6 +143,8 @@ def backend_factory(
             prefixes=prefixes_for(circuit, settings, manifests),
             lora_path=str(lora) if lora is not None else None,
             lora_scale=settings.lora_scale(circuit),
+            cache_dir=str(settings.prefix_cache_dir) if settings.cache_max_mb else None,
+            cache_max_bytes=settings.cache_max_mb << 20,
         )
         return ProcessBackend(config)
 

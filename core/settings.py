@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     self_lora_scale: float = Field(
         1.0, ge=0, le=10, allow_inf_nan=False, description=SCALE_HELP
     )
+    cache_dir: Path | None = Field(
+        None,
+        description="Evaluated prompt prefixes on disk (unset = ECHO_MODELS_DIR/.cache/prefix).",
+    )
+    cache_max_mb: int = Field(
+        2048, ge=0, le=10_000_000, description="Size bound of the prefix cache in MB (0 = off)."
+    )
     n_gpu_layers: int = Field(-1, ge=-1, description="llama.cpp layers to offload (-1 = all).")
     n_ctx: int = Field(4096, ge=256, le=1_048_576, description="Context length per circuit.")
     n_threads: int | None = Field(
@@ -113,12 +120,22 @@ class Settings(BaseSettings):
             raise ValueError(f"a LoRA adapter is a .gguf file, got {value!r} ('' = none)")
         return value
 
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _blank_dir_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("origin_token", "access_token")
     @classmethod
     def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
         return value
+
+    @property
+    def prefix_cache_dir(self) -> Path:
+        """Where the circuits keep their evaluated prefixes."""
+        return self.cache_dir if self.cache_dir is not None else self.models_dir / ".cache/prefix"
 
     def model_spec(self, circuit: str) -> str:
         """The configured model string of one circuit ('' = the demo model)."""

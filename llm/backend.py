@@ -91,6 +91,10 @@ class Backend(ABC):
         """A short, secret-free description for /ready and logs."""
         return self.kind
 
+    def exit_reason(self) -> str | None:
+        """Why the worker process ended, if it has (None: alive, or no worker)."""
+        return None
+
     def count_tokens(self, text: str) -> int | None:
         """Tokens `text` takes in this model (None: no tokenizer here)."""
         return None
@@ -108,4 +112,9 @@ class Backend(ABC):
     @property
     def adapter(self) -> dict[str, Any] | None:
         """The LoRA adapter applied on the model: file, scale, base fingerprint (None: none)."""
+        return None
+
+    @property
+    def prefix(self) -> dict[str, Any] | None:
+        """How the static prefixes were warmed: restored from disk or computed (None: none)."""
         return None

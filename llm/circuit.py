@@ -5,8 +5,10 @@ its jobs one at a time from a bounded queue; different circuits run at the same
 time. Callers on the event loop receive the chunks as they are generated.
 
 A backend whose worker process dies (`WorkerDied`) costs only this circuit: the request
-it was serving ends `error` with the reason, and the circuit restarts the worker with
-backoff (1 s, 2 s, 4 s … capped); after `max_tries` failures in a row it stays `failed`.
+it was serving ends `error` with the reason, and the circuit restarts the worker: at once
+after a first death (one the idle circuit notices too, within 0.1 s), then with backoff
+(1 s, 2 s, 4 s … capped) while it keeps dying; after `max_tries` failures in a row it stays
+`failed`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ DeltaHook = Callable[[str, str], Awaitable[None]]
 STATES = ("pending", "loading", "ready", "failed")
 MAX_TRIES = 5
 MAX_BACKOFF_S = 30.0
+WATCH_S = 0.1  # how often an idle circuit checks that its worker lives
 
 
 @dataclass
@@ -261,6 +264,8 @@ class Circuit:
         }
         if backend is not None:
             doc["backend"] = backend.describe()
+            if backend.prefix is not None:
+                doc["prefix"] = backend.prefix
         adapter = backend.adapter if backend is not None else None
         if adapter is not None or self.adapter is not None:
             doc["adapter"] = adapter or self.adapter
@@ -300,7 +305,11 @@ class Circuit:
 
     def _work(self) -> None:
         while True:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=WATCH_S)
+            except queue.Empty:
+                self._watch_idle()
+                continue
             if job is None:
                 return
             if job.gen.cancel.is_set():
@@ -332,6 +341,16 @@ class Circuit:
             log.warning("circuit %s failed a request: %s", self.name, exc)
             job.deliver("error", str(exc) or type(exc).__name__)
 
+    def _watch_idle(self) -> None:
+        """A worker that died between requests (kill -9, OOM killer) is restarted at once."""
+        backend = self._backend
+        reason = backend.exit_reason() if backend is not None else None
+        if reason is None or self._closed or backend is None:
+            return
+        self._mark_dead(reason)
+        backend.close()
+        self._restart()
+
     def _mark_dead(self, reason: str) -> None:
         with self._guard:
             self._backend = None
@@ -341,13 +360,14 @@ class Circuit:
         log.warning("circuit %s: worker died (%s); restarting", self.name, reason)
 
     def _restart(self) -> None:
-        """The worker died under a request: start a new one (on this thread) after backoff."""
+        """The worker died: start a new one (on this thread), at once the first time in a row."""
         if self._streak >= self.max_tries:  # it loads, then dies under every request
             self._fail(f"worker died {self._streak} times in a row, last: {self.last_exit}")
             self._drain(self.error or "circuit failed / 회로 실패")
             return
         self.restarts += 1
-        if self._stop.wait(self._backoff(self._streak)):
+        delay = self._backoff(self._streak - 1) if self._streak > 1 else 0.0
+        if self._stop.wait(delay):
             return
         if not self._start_backend(failures=self._streak):
             self._drain(self.error or "circuit failed / 회로 실패")

@@ -3,7 +3,9 @@
 This backend runs inside a circuit's worker process (`llm.worker`). At load it evaluates
 each static system prefix (persona + declarations) so the first request only pays for its
 own remembered lines and prompt; with more than one prefix (the synthesis) it keeps each
-prefix's state and restores the right one instead of evaluating it again.
+prefix's state and restores the right one instead of evaluating it again. With a cache
+folder (`LlamaConfig.cache_dir`) each evaluated prefix is saved to disk, and the next start
+of the worker restores it instead of evaluating it (`llm.prefix_cache`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any, ClassVar
 
 from llm.adapter import attach_adapter, check_adapter
 from llm.backend import Backend, BackendError, Generation
+from llm.prefix_state import write_sequence
+from llm.prefix_warm import PrefixWarmer
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +40,14 @@ class LlamaConfig:
     prefixes: list[str] = field(default_factory=list)
     lora_path: str | None = None  # a GGUF LoRA adapter made for this exact base model
     lora_scale: float = 1.0
+    cache_dir: str | None = None  # evaluated prefixes on disk (None: never saved)
+    cache_max_bytes: int = 2 << 30
 
 
 @dataclass
 class _Prefix:
     tokens: list[int]
-    state: Any = None  # a LlamaState when several prefixes take turns
+    state: bytes | None = None  # the sequence state, when several prefixes take turns
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -68,6 +74,7 @@ class LlamaBackend(Backend):
         self._prefixes: list[_Prefix] = []
         self._warmup_s: float | None = None
         self._adapter: dict[str, Any] | None = None
+        self._prefix_info: dict[str, Any] | None = None
 
     @property
     def adapter(self) -> dict[str, Any] | None:
@@ -76,8 +83,13 @@ class LlamaBackend(Backend):
 
     @property
     def warmup_s(self) -> float | None:
-        """Seconds spent evaluating the static prefixes at load."""
+        """Seconds spent evaluating (or restoring) the static prefixes at load."""
         return self._warmup_s
+
+    @property
+    def prefix(self) -> dict[str, Any] | None:
+        """Which prefixes were restored from the disk cache and which computed."""
+        return self._prefix_info
 
     def load(self) -> None:
         """Map the GGUF file, build the context and warm the static prefixes."""
@@ -122,15 +134,14 @@ class LlamaBackend(Backend):
     def _warm(self, texts: Sequence[str]) -> None:
         if self._formatter is None or not texts:
             return
+        warmer = PrefixWarmer(self._llama, self.config)
         keep_states = len(texts) > 1
         for text in texts:
             tokens = self._prefix_tokens(text)
             if not tokens or len(tokens) >= self.config.n_ctx - 64:
                 continue
-            self._llama.reset()
-            self._llama.eval(tokens)
-            state = self._llama.save_state() if keep_states else None
-            self._prefixes.append(_Prefix(tokens, state))
+            self._prefixes.append(_Prefix(tokens, warmer.warm(tokens, keep=keep_states)))
+        self._prefix_info = warmer.summary()
 
     def _prefix_tokens(self, text: str) -> list[int]:
         """The tokens a chat-templated system message starting with `text` begins with."""
@@ -189,8 +200,9 @@ class LlamaBackend(Backend):
             shared = common_prefix(prefix.tokens, tokens)
             if prefix.state is not None and shared > best:
                 best, chosen = shared, prefix
-        if chosen is not None:
-            self._llama.load_state(chosen.state)
+        if chosen is not None and chosen.state is not None:
+            if not write_sequence(self._llama, chosen.tokens, chosen.state):
+                best = 0  # llama.cpp refused it: the whole prompt is evaluated
         return max(0, min(best, len(tokens) - 1))
 
     def _sampling(self, gen: Generation, max_tokens: int) -> dict[str, Any]:

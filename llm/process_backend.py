@@ -56,6 +56,7 @@ class ProcessBackend(Backend):
         self._conn: Connection | None = None
         self._warmup_s: float | None = None
         self._adapter: dict[str, Any] | None = None
+        self._prefix: dict[str, Any] | None = None
         self._vocab: Any = None
 
     @property
@@ -72,6 +73,11 @@ class ProcessBackend(Backend):
     def adapter(self) -> dict[str, Any] | None:
         """The LoRA adapter the worker applied (its check's document)."""
         return self._adapter
+
+    @property
+    def prefix(self) -> dict[str, Any] | None:
+        """The worker's report on its prefixes: restored from the disk cache or computed."""
+        return self._prefix
 
     def load(self) -> None:
         """Start the worker and wait until its model is loaded and warm."""
@@ -93,13 +99,28 @@ class ProcessBackend(Backend):
         self._conn = Connection(os.dup(ours.fileno()))
         ours.close()
         self._send(("load", self.config))
-        kind, payload = self._receive(deadline=None)
+        self._vocab = _load_vocab(self.config.model_path)  # while the worker loads
+        try:
+            kind, payload = self._receive(deadline=None)
+        except BaseException:
+            self.close()
+            raise
         if kind == "error":
             self.close()
             raise BackendError(str(payload))
         self._warmup_s = payload.get("warmup_s")
         self._adapter = payload.get("adapter")
         self._vocab = _load_vocab(self.config.model_path)
+        self._prefix = payload.get("prefix")
+
+    def exit_reason(self) -> str | None:
+        """`SIGKILL`, `exit code 3`… once the worker has ended; None while it runs."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return None
+        self._drop_connection()
+        self._proc = None
+        return exit_reason(proc.returncode)
 
     def count_tokens(self, text: str) -> int | None:
         """Exact token count with the model's own vocabulary (loaded here, weights not)."""

@@ -104,6 +104,7 @@ def main(argv: list[str]) -> int:
         "pid": os.getpid(),
         "warmup_s": backend.warmup_s,
         "adapter": backend.adapter,
+        "prefix": backend.prefix,
     }
     conn.send(("ready", info))
     try:

@@ -22,6 +22,7 @@ import torch
 from core.settings import Settings
 from origin_model import checkpoint as ckpt
 from origin_model import errors, metrics
+from origin_model.accel import StepLoss, StepPlan, plan_step
 from origin_model.config import TrainConfig, model_config, parameter_count
 from origin_model.data import DataInfo, TokenStream, prepare, write_json
 from origin_model.evaluate import evaluate
@@ -53,8 +54,14 @@ class Run:
     device: torch.device
     on_event: Event
     stop: threading.Event
-    autocast: bool = False
+    plan: StepPlan
+    loss: StepLoss
     losses: list[float] = field(default_factory=list)
+
+    @property
+    def autocast(self) -> bool:
+        """bf16 autocast in the step and the evaluation."""
+        return self.plan.bf16
 
     @property
     def data(self) -> Path:
@@ -68,17 +75,6 @@ def pick_device(threads: int | None = None) -> torch.device:
         return torch.device("cuda")
     torch.set_num_threads(threads or len(os.sched_getaffinity(0)) or 1)
     return torch.device("cpu")
-
-
-def use_bf16(device: torch.device) -> bool:
-    """bf16 autocast on GPUs that have it; fp32 on CPUs (ECHO_TRAIN_BF16=1 turns bf16 on).
-
-    On the 2-core AMX test machine bf16 autocast measured between no gain and 20 % for a model
-    this narrow, too noisy to be the default; benchmarks/bench_train.py measures both.
-    """
-    if os.environ.get("ECHO_TRAIN_BF16") in ("0", "1"):
-        return os.environ["ECHO_TRAIN_BF16"] == "1"
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
 def make_optimizer(model: Transformer, config: TrainConfig) -> AdamW:
@@ -143,8 +139,9 @@ def _setup(memory_dir: Path, out_dir: Path, settings: Settings, config: TrainCon
         rng.bit_generator.state = state.rng
         torch.set_rng_state(doc["torch_rng"])
     metrics.trim(out_dir / "metrics.jsonl", state.step if doc is not None else 0)
+    plan = plan_step(device)
     return Run(config, out_dir, info, model, optimizer, state, rng, device, on_event, stop,
-               use_bf16(device))
+               plan, StepLoss(model, plan.compile))
 
 
 def _resume_doc(out_dir: Path, config: TrainConfig, on_event: Event) -> dict[str, Any] | None:
@@ -174,7 +171,11 @@ def _loop(run: Run) -> str:
     tokens_per_step = run.config.batch_size * context
     run.on_event("start", {"step": run.state.step, "params": parameter_count(run.model.config),
                            "train_tokens": run.info.train_tokens, "device": run.device.type,
-                           "bf16": run.autocast})
+                           "bf16": run.autocast, "compile": run.loss.is_compiled,
+                           "step_plan": run.plan.reason})
+    if run.loss.is_compiled:
+        run.on_event("phase", {"message": "compiling the training step (within the run's time) "
+                                          "/ 학습 단계를 컴파일하는 중"})
     last_ckpt = last_log = time.monotonic()
     logged_tokens = run.state.tokens_seen
     run.model.train()
@@ -201,12 +202,14 @@ def _loop(run: Run) -> str:
 
 
 def train_step(model: Transformer, optimizer: AdamW, batch: tuple[np.ndarray, np.ndarray],
-               device: torch.device, bf16: bool, grad_clip: float) -> float:
-    """One optimizer step on a batch (inputs, targets); the loss."""
+               device: torch.device, bf16: bool, grad_clip: float,
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+               ) -> float:
+    """One optimizer step on a batch (inputs, targets); the loss (`loss_fn`: compiled)."""
     ids = torch.from_numpy(batch[0]).to(device, non_blocking=True)
     targets = torch.from_numpy(batch[1]).to(device, non_blocking=True)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        loss = model.loss(ids, targets)
+        loss = (loss_fn or model.loss)(ids, targets)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
@@ -219,10 +222,25 @@ def _step(run: Run, stream: TokenStream) -> None:
     for group in run.optimizer.param_groups:
         group["lr"] = lr
     batch = stream.batch(run.rng, run.config.batch_size)
-    loss = train_step(run.model, run.optimizer, batch, run.device, run.autocast,
-                      run.config.grad_clip)
+    try:
+        loss = train_step(run.model, run.optimizer, batch, run.device, run.autocast,
+                          run.config.grad_clip, run.loss)
+    except Exception as exc:
+        if not run.loss.is_compiled:
+            raise
+        loss = _eager_retry(run, batch, exc)
     run.state.step += 1
     run.losses.append(loss)
+
+
+def _eager_retry(run: Run, batch: tuple[np.ndarray, np.ndarray], exc: Exception) -> float:
+    """The compiled step failed: give compiling up and take the same step eagerly."""
+    run.loss.give_up(exc)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.on_event("phase", {"message": f"torch.compile failed, training eagerly: "
+                                      f"{run.loss.fallback} / 컴파일 실패, 즉시 실행으로 학습"})
+    return train_step(run.model, run.optimizer, batch, run.device, run.autocast,
+                      run.config.grad_clip, run.loss)
 
 
 def _step_doc(run: Run) -> dict[str, Any]:
@@ -281,7 +299,9 @@ def _summary(run: Run, stopped: str, paths: ExportPaths) -> dict[str, Any]:
         "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
         "val_bpb": last.get("val_bpb"), "best_val_loss": run.state.best_val_loss,
         "tokens_per_s": last.get("tokens_per_s"), "device": run.device.type,
-        "bf16": run.autocast, "torch": torch.__version__,
+        "bf16": run.autocast, "compile": run.loss.is_compiled,
+        "compile_fallback": run.loss.fallback, "step_plan": run.plan.reason,
+        "torch": torch.__version__,
         "data": {k: getattr(run.info, k) for k in ("parts", "lines", "turns", "train_tokens",
                                                    "val_tokens", "vocab_size")},
         "files": {kind: p.name for kind, p in zip(("tokenizer", "pth", "safetensors", "gguf"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,7 @@ from core.errors import ConfigError
 from core.settings import Settings, load_settings
 from llm.adapter import check_adapter
 from llm.backend import BackendError
+from llm.prefix_cache import cache_stats
 
 Level = Literal["ok", "warn", "fail"]
 DAY_RE = re.compile(r"^day\d+$")
@@ -132,6 +134,7 @@ def _scan_circuits(report: ScanReport, settings: Settings) -> None:
         if settings.n_ctx > info.context_length > 0:
             report.add("circuits", f"{c.circuit} n_ctx", "warn",
                        f"ECHO_N_CTX {settings.n_ctx} > trained context {info.context_length}")
+    _scan_prefix_cache(report, settings)
     report.plan = build_plan(circuits, settings.n_ctx)
     if report.plan.fits is False:
         report.add("vram", "plan", "warn", "the models do not fit the GPU: see the plan "
@@ -158,6 +161,18 @@ def _scan_adapter(report: ScanReport, settings: Settings, c: CircuitModel) -> No
         return
     report.add("circuits", name, "ok", f"{shape}; base {doc['base_fingerprint'][:12]} "
                f"= {c.path.name} {doc['model_fingerprint'][:12]} (matches / 일치)")
+def _scan_prefix_cache(report: ScanReport, settings: Settings) -> None:
+    """The evaluated-prefix cache: where, how many files, how full."""
+    if not settings.cache_max_mb:
+        report.add("cache", "prefix cache", "ok", "off (ECHO_CACHE_MAX_MB=0)")
+        return
+    stats = cache_stats(settings.prefix_cache_dir)
+    newest = stats["newest"]
+    used = "never used" if newest is None else time.strftime(
+        "last used %Y-%m-%d %H:%M", time.localtime(newest))
+    report.add("cache", "prefix cache", "ok",
+               f"{stats['path']}: {stats['files']} files, {stats['bytes'] / 2**20:.1f} of "
+               f"{settings.cache_max_mb} MB (ECHO_CACHE_MAX_MB), {used}")
 
 
 def count_lines(path: Path) -> int:

@@ -48,7 +48,13 @@ def train_env(models: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECHO_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # let torch's bytecode be cached after one run
     env.update({"ECHO_MODELS_DIR": str(models), "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    # torch.compile costs a minute per process here: only the session's run uses the default
+    # step plan (compiled where a compiler is); the other runs test other things, eagerly
+    env["ECHO_TRAIN_COMPILE"] = "0"
     env.update(extra)
+    for name, value in extra.items():
+        if value == "":  # an empty value means: leave it unset (the machine's default)
+            env.pop(name, None)
     return env
 
 
@@ -71,6 +77,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedRun:
     memory = make_archive(root / "memory")
     models = root / "models"
     models.mkdir()
-    done = run_train(models, "--memory-dir", memory, "--steps", str(STEPS), *SMALL)
+    done = run_train(models, "--memory-dir", memory, "--steps", str(STEPS), *SMALL,
+                     ECHO_TRAIN_COMPILE="")  # the default step plan of this machine
     assert done.returncode == 0, done.stderr
     return TrainedRun(memory, models, done.stdout)

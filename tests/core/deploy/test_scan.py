@@ -99,3 +99,19 @@ def test_memory_stats_count_days_parts_and_lines(tmp_path: Path) -> None:
     assert memory_stats(root) == {"days": 2, "parts": 3, "lines": 6, "bytes": 11}
     assert count_lines(root / "day0320" / "part2.txt") == 2
     assert memory_stats(tmp_path / "absent") == {"days": 0, "parts": 0, "lines": 0, "bytes": 0}
+
+
+def test_scan_shows_the_prefix_cache(tmp_path: Path, monkeypatch, cli) -> None:
+    from llm.prefix_cache import PrefixCache
+
+    _all_echo(monkeypatch)
+    monkeypatch.setenv("ECHO_CACHE_DIR", str(tmp_path / "prefix"))
+    PrefixCache(tmp_path / "prefix", 1 << 30).save("a" * 64, 3, bytes(3 << 20))
+    doc = json.loads(cli("scan", "--json").output)
+    (check,) = [c for c in doc["checks"] if c["name"] == "prefix cache"]
+    assert check["level"] == "ok" and str(tmp_path / "prefix") in check["detail"]
+    assert "1 files, 3.0 of 2048 MB" in check["detail"]
+    monkeypatch.setenv("ECHO_CACHE_MAX_MB", "0")
+    doc = json.loads(cli("scan", "--json").output)
+    assert [c["detail"] for c in doc["checks"] if c["name"] == "prefix cache"] == [
+        "off (ECHO_CACHE_MAX_MB=0)"]
