@@ -70,6 +70,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         recaller, replay, indexer=settings.recall_indexer, nice=settings.recall_nice
     )
     recall.start()
+    try:
+        recaller.warm_analyzer()  # holds the GIL ~1 s: now, before any request waits on it
+    except Exception:  # recall falls back to the other paths; the reason goes to the log
+        log.exception("loading the Korean analyzer (Kiwi) failed")
     brain = EchoBrain(
         settings,
         circuits,

@@ -1,7 +1,8 @@
 """What a server process runs for recall after the boot replay, and how far it got.
 
 Once the replay is done (never before: `/ready` does not wait for any of this), a
-background thread loads Kiwi and e5 for the prompts, then starts the indexer process
+background thread loads e5 for the prompts (Kiwi is loaded before the server listens,
+see Recaller.warm_analyzer), then starts the indexer process
 (core/memory/indexer.py) unless ECHO_RECALL_INDEXER is off. `progress()` is the
 `recall` object of `/ready`: integer `done` and `total` line counts (lines with a
 vector), `morph_done`, `lines_per_s` and `eta_s`, read from the recall database.

@@ -44,7 +44,7 @@ class Recaller:
         embedder: Embedder | None = None,
     ) -> None:
         self.index = index
-        self.store = RecallStore(index.memory_dir)
+        self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
         self.parts = PartCache(Path(index.db_path))
         self._analyzer = analyzer
@@ -66,9 +66,14 @@ class Recaller:
             self._embedder = shared_embedder()
         return self._embedder
 
-    def warm(self) -> None:
-        """Load Kiwi and e5 now (the first recall would otherwise wait for them)."""
+    def warm_analyzer(self) -> None:
+        """Load Kiwi now: it holds the GIL while it loads, so the server does it before it
+        serves (a load later would stall every request for a second or more)."""
         self.analyzer.terms("기억 memory")
+
+    def warm(self) -> None:
+        """Load e5 (and Kiwi if not yet): the first recall would otherwise wait for them."""
+        self.warm_analyzer()
         self.embedder.query("기억 memory")
 
     def recall(self, prompt: str, k: int = 10, path: str = "fused") -> list[RecallHit]:
