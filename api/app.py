@@ -21,6 +21,7 @@ from core.boot_memory_loop import ReplayStatus, start_replay
 from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
 from core.identity import load_manifests
+from core.memory.analyzer_process import AnalyzerProcess
 from core.memory.background import RecallBackground
 from core.memory.index import MemoryIndex
 from core.memory.recall import Recaller
@@ -65,15 +66,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     replay = ReplayStatus()
     start_replay(settings, replay)
     index = MemoryIndex(settings.memory_dir)
-    recaller = Recaller(index)
+    analyzer = AnalyzerProcess()  # Kiwi holds the GIL while it loads: not in this process
+    recaller = Recaller(index, analyzer=analyzer)
     recall = RecallBackground(
-        recaller, replay, indexer=settings.recall_indexer, nice=settings.recall_nice
+        recaller, replay, indexer=settings.recall_indexer, nice=settings.recall_nice,
+        analyzer=analyzer,
     )
     recall.start()
-    try:
-        recaller.warm_analyzer()  # holds the GIL ~1 s: now, before any request waits on it
-    except Exception:  # recall falls back to the other paths; the reason goes to the log
-        log.exception("loading the Korean analyzer (Kiwi) failed")
     brain = EchoBrain(
         settings,
         circuits,

@@ -1,8 +1,8 @@
 """What a server process runs for recall after the boot replay, and how far it got.
 
 Once the replay is done (never before: `/ready` does not wait for any of this), a
-background thread loads e5 for the prompts (Kiwi is loaded before the server listens,
-see Recaller.warm_analyzer), then starts the indexer process
+background thread starts the analyzer child (Kiwi, core/memory/analyzer_process.py) and
+loads e5 for the prompts, then starts the indexer process
 (core/memory/indexer.py) unless ECHO_RECALL_INDEXER is off. `progress()` is the
 `recall` object of `/ready`: integer `done` and `total` line counts (lines with a
 vector), `morph_done`, `lines_per_s` and `eta_s`, read from the recall database.
@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+from core.memory.analyzer_process import AnalyzerProcess
 from core.memory.backfill import PROGRESS
 from core.memory.indexer import IndexerProcess
 from core.memory.recall import Recaller
@@ -30,9 +31,15 @@ class RecallBackground:
     """Warms the recaller and runs the indexer child after the replay."""
 
     def __init__(
-        self, recaller: Recaller, replay: ReplayStatus, indexer: bool, nice: int = 19
+        self,
+        recaller: Recaller,
+        replay: ReplayStatus,
+        indexer: bool,
+        nice: int = 19,
+        analyzer: AnalyzerProcess | None = None,
     ) -> None:
         self.recaller = recaller
+        self.analyzer = analyzer
         self.replay = replay
         self.indexer = IndexerProcess(recaller.index.memory_dir, nice) if indexer else None
         self._stop = threading.Event()
@@ -50,7 +57,12 @@ class RecallBackground:
             self._stop.wait(WAIT_S)
         if self._stop.is_set():
             return
-        self.state = "loading"
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self.state = "loading"
+            if self.analyzer is not None:
+                self.analyzer.start()
         try:
             self.recaller.warm()
         except Exception:  # recall falls back to trigrams; the reason goes to the log
@@ -66,6 +78,8 @@ class RecallBackground:
         with self._lock:
             if self.indexer is not None:
                 self.indexer.stop()
+            if self.analyzer is not None:
+                self.analyzer.stop()
         if self.thread is not None:
             self.thread.join(timeout=10)
 

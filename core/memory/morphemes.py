@@ -17,7 +17,7 @@ import threading
 import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 # Content tags (Sejong tag set as Kiwi writes it; irregular forms carry "-I"/"-R").
 CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "VV", "VA", "XR", "MAG", "SL", "SN", "SH"})
@@ -35,6 +35,13 @@ ENGLISH_STOP = frozenset(
     yourselves""".split()
 )
 MAX_LINE_CHARS = 2048  # a line longer than this is analysed by its first part only
+
+
+class TermSource(Protocol):
+    """Anything that turns a prompt into index terms (Analyzer, AnalyzerProcess)."""
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of one text."""
 
 
 class Analyzer:
