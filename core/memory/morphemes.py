@@ -35,6 +35,8 @@ ENGLISH_STOP = frozenset(
     yourselves""".split()
 )
 MAX_LINE_CHARS = 2048  # a line longer than this is analysed by its first part only
+# Speakers that name a role, not a person: the origin, Echo, the assistants of old chats.
+ROLE_SPEAKERS = frozenset({"origin", "echo", "chatgpt", "assistant", "user"})
 
 
 class TermSource(Protocol):
@@ -84,6 +86,23 @@ class Analyzer:
                 continue
             kept.append(form)
         return kept
+
+
+def named_speaker(speaker: str | None) -> str | None:
+    """The speaker's name when it names a person (`caroline`), else None (`origin`, `echo`).
+
+    A person's name is part of what a line is about ("what did Caroline research?"), so
+    it goes into the line's terms and its passage; a role would only add noise.
+    """
+    if not speaker or speaker.casefold() in ROLE_SPEAKERS:
+        return None
+    return speaker
+
+
+def passage(speaker: str | None, text: str) -> str:
+    """What is embedded for a line: its text, after the speaker's name when it has one."""
+    name = named_speaker(speaker)
+    return f"{name}: {text}" if name else text
 
 
 def _clean(text: str) -> str:
