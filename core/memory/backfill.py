@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 16  # lines embedded per transaction: ~1 s on one core, so new turns wait little
 MORPH_PARTS = 8  # parts analysed per step
-SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding
+SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding, at least...
+SAVE_S_PER_1000 = 1.0  # ...plus this per 1,000 vectors (300k: every ~5 min; servers search
+# the vectors written since the last save exactly)
 PROGRESS = "progress"
 # Part of every part's signature: a change to what is indexed or embedded (new version)
 # re-analyses the morphemes; vectors are re-made only where a line's passage digest differs.
@@ -190,7 +192,8 @@ class Enricher:
             self.done -= max(removed, 0)
 
     def _save_graph(self, force: bool = False) -> None:
-        due = force or time.monotonic() - self._saved_at >= SAVE_EVERY_S
+        every = SAVE_EVERY_S + SAVE_S_PER_1000 * len(self.hnsw.index) / 1000
+        due = force or time.monotonic() - self._saved_at >= every
         if due and self.hnsw.seq != self._saved_seq:
             self.hnsw.save(self.hnsw.seq)
             self._saved_seq = self.hnsw.seq
