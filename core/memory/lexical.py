@@ -25,17 +25,20 @@ TRIGRAM_DF_CAP = 4000
 TRIGRAM_POOL = 300
 
 
-def morpheme_terms(analyzer: TermSource, store: RecallStore, prompt: str, lines: int) -> list[str]:
-    """The query terms worth matching, rarest first."""
+def morpheme_terms(
+    analyzer: TermSource, store: RecallStore, prompt: str, lines: int
+) -> tuple[list[str], float]:
+    """(the query terms worth matching, rarest first; the share of terms the archive holds)."""
     terms = list(dict.fromkeys(analyzer.terms(prompt)))[:MAX_TERMS]
     if not terms:
-        return []
+        return [], 1.0
     marks = ",".join("?" * len(terms))
     found = store.query(f"SELECT term, doc FROM morph_vocab WHERE term IN ({marks})", terms)
     docs = sorted((int(doc), term) for term, doc in found if doc)
     limit = max(COMMON_SHARE * lines, 50)
     kept = [term for doc, term in docs if doc <= limit]
-    return kept if kept else [term for _, term in docs[:KEEP_RAREST]]
+    share = len(docs) / len(terms)
+    return (kept if kept else [term for _, term in docs[:KEEP_RAREST]]), share
 
 
 def morpheme_search(store: RecallStore, terms: list[str], n: int) -> list[int]:
