@@ -26,9 +26,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads lazily: the server's import time is timed (a port probe)
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,15 @@ def digest_of(text: str) -> int:
 
 def encode_vector(vec: np.ndarray) -> bytes:
     """A vector as its float16 blob."""
+    import numpy as np
+
     return np.asarray(vec, dtype=np.float16).tobytes()
 
 
 def decode_vectors(blobs: list[bytes]) -> np.ndarray:
     """Blobs back to an (n, DIM) float32 matrix."""
+    import numpy as np
+
     if not blobs:
         return np.zeros((0, DIM), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(-1, DIM).astype(np.float32)
