@@ -11,6 +11,7 @@ same speaker), duplicates dropped. `k` counts the lines returned, widened turns 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 from core.memory import lexical
 from core.memory import search as ms
 from core.memory.backfill import PROGRESS, enrich_all
+from core.memory.bm25 import MorphIndex
 from core.memory.index import MemoryIndex
 from core.memory.morphemes import TermSource, shared_analyzer
 from core.memory.recall_store import RecallStore
@@ -49,6 +51,7 @@ class Recaller:
         self.index = index
         self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
+        self.morphs = MorphIndex()
         self.parts = PartCache(Path(index.db_path))
         self._analyzer = analyzer
         self._embedder = embedder
@@ -70,9 +73,11 @@ class Recaller:
         return self._embedder
 
     def warm(self) -> None:
-        """Load Kiwi and e5 now: the first recall would otherwise wait for them."""
+        """Load Kiwi, e5 and the morpheme postings now: the first recall would wait for them."""
         self.analyzer.terms("기억 memory")
         self.embedder.query("기억 memory")
+        with contextlib.suppress(sqlite3.Error):  # no recall database yet: later
+            self.morphs.catch_up(self.store)
 
     def recall(self, prompt: str, k: int = 10, path: str = "fused") -> list[RecallHit]:
         """The best lines for a prompt, best first: `path` is 'fused' or one of PATHS."""
@@ -116,8 +121,9 @@ class Recaller:
     def _morpheme(self, prompt: str, depth: int, lines: int) -> tuple[list[int], float]:
         """(rowids, share of the prompt's terms the archive holds: the lexical paths' weight)."""
         try:
-            terms, share = lexical.morpheme_terms(self.analyzer, self.store, prompt, lines)
-            return lexical.morpheme_search(self.store, terms, depth), share
+            self.morphs.catch_up(self.store)
+            terms, share = lexical.morpheme_terms(self.analyzer, self.morphs, prompt, lines)
+            return self.morphs.search(terms, depth), share
         except sqlite3.Error as exc:
             log.warning("morpheme recall failed: %s", exc)
             return [], 1.0
