@@ -28,14 +28,14 @@ class MorphIndex:
     """Postings of every term; thread-safe."""
 
     def __init__(self) -> None:
-        import numpy as np
-
         self._lock = threading.Lock()
         self.seq = 0
         self._size = 0  # slots used
-        self._rowid = np.zeros(1024, dtype=np.int64)  # slot -> line rowid
-        self._length = np.zeros(1024, dtype=np.float32)  # slot -> number of terms
-        self._alive = np.zeros(1024, dtype=np.float32)  # 1 while it is the line's slot
+        # numpy arrays by slot (made on the first line: numpy loads lazily): line rowid,
+        # number of terms, 1.0 while the slot is its line's current one
+        self._rowid: Any = None
+        self._length: Any = None
+        self._alive: Any = None
         self.slot_of: dict[int, int] = {}
         self.docs: dict[str, list[int]] = {}
         self.freqs: dict[str, list[int]] = {}
@@ -66,6 +66,11 @@ class MorphIndex:
     def _grow(self) -> None:
         import numpy as np
 
+        if self._rowid is None:
+            self._rowid = np.zeros(1024, dtype=np.int64)
+            self._length = np.zeros(1024, dtype=np.float32)
+            self._alive = np.zeros(1024, dtype=np.float32)
+            return
         grown = 2 * len(self._rowid)
         self._rowid = np.resize(self._rowid, grown)
         self._length = np.resize(self._length, grown)
@@ -79,7 +84,7 @@ class MorphIndex:
             self.total_length -= float(self._length[old])
         if not terms:
             return
-        if self._size == len(self._rowid):
+        if self._rowid is None or self._size == len(self._rowid):
             self._grow()
         slot = self._size
         self._size += 1
