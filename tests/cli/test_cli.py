@@ -73,3 +73,25 @@ def test_replay_fast_path_loads_neither_typer_rich_nor_pydantic(tmp_path: Path) 
     )
     assert json.loads(done.stdout)["lines"] == 1
     assert done.stderr.endswith("EXIT 0 LOADED []"), done.stderr
+
+
+def test_replay_enrich_then_recall_prints_the_remembered_lines(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    (memory / "day0801").mkdir(parents=True)
+    (memory / "day0801" / "part1.txt").write_text(
+        "나의 말:\n다음 주에 제주도로 여행을 가기로 했어\n에코의 말:\n좋겠다, 바다 보고 와\n",
+        encoding="utf-8",
+    )
+    replayed = cli("replay", "--memory-dir", str(memory), "--manifest-dir",
+                   str(REPO / "manifest"), "--enrich")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "2/2 lines with vectors" in " ".join(replayed.stdout.split())
+    found = cli("recall", "제주 여행 갔던 얘기", "--memory-dir", str(memory), "--json")
+    assert found.returncode == 0, found.stderr
+    first = json.loads(found.stdout)["results"][0]
+    assert (first["day"], first["part"], first["line"]) == ("day0801", 1, 2)
+    assert first["ranks"]["morpheme"] == 1 and first["ranks"]["dense"] is not None
+    table = cli("recall", "jeju trip", "--memory-dir", str(memory))
+    assert table.returncode == 0 and "day0801" in table.stdout
+    bad = cli("recall", "x", "--memory-dir", str(memory), "--path", "nope")
+    assert bad.returncode == 2 and "경로" in bad.stderr
