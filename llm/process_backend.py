@@ -86,7 +86,7 @@ class ProcessBackend(Backend):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (SOURCE_ROOT, env.get("PYTHONPATH")) if p)
         try:
             self._proc = subprocess.Popen(
-                [self.python, "-m", "llm.worker", str(theirs.fileno())],
+                [self.python, "-m", "llm.worker", str(theirs.fileno()), str(os.getpid())],
                 pass_fds=(theirs.fileno(),),
                 env=env,
                 stdin=subprocess.DEVNULL,

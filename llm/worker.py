@@ -81,7 +81,9 @@ def _cancelled(conn: Connection) -> bool:
 
 def main(argv: list[str]) -> int:
     """Load the model the server sends, report ready, then serve."""
-    watch_parent(os.getppid())
+    # The server passes its pid: a worker whose server died before this line ran was
+    # already re-parented, and comparing against os.getppid() would watch the new parent.
+    watch_parent(int(argv[2]) if len(argv) > 2 else os.getppid())
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker: %(message)s")
     conn = Connection(int(argv[1]))
     try:

@@ -148,3 +148,28 @@ def test_two_prefixes_keep_their_own_state() -> None:
             assert request.usage["cached_tokens"] >= prefix - 2, (system, request.usage)
     finally:
         backend.close()
+
+
+def test_a_worker_whose_server_is_already_gone_exits_before_loading() -> None:
+    """The server passes its pid: a worker started by a server that died at once (it was
+    re-parented before it ran) exits instead of waiting for a model that never comes."""
+    import socket
+    import subprocess
+    import sys
+
+    ours, theirs = socket.socketpair()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llm.worker", str(theirs.fileno()), str(gone.pid)],
+        pass_fds=(theirs.fileno(),), cwd=root, stdin=subprocess.DEVNULL,
+    )
+    theirs.close()
+    try:
+        assert proc.wait(timeout=20) == 0  # ours stays open: only the parent watch ends it
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        ours.close()
