@@ -1,0 +1,238 @@
+"""The enrichment job: morpheme terms and vectors for every indexed line, part by part.
+
+One `Enricher.step()` does a bounded piece of work and commits it: the morphemes of a
+few parts (newest first), or one batch of line vectors. Progress lives in the recall
+database, so a job killed at any moment (kill -9 included) resumes where it stopped:
+a part's morphemes are one transaction, each vector batch is one transaction, and a
+line whose vector matches its text's digest is never embedded again. A part that grew
+(an appended turn) gets only its new lines embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.memory.index import DB_NAME
+from core.memory.lines import PartLines
+from core.memory.morphemes import Analyzer, shared_analyzer, stream
+from core.memory.recall_store import RecallStore, digest_of, encode_vector
+from core.memory.rows import LINE_BITS, decode_lines, rowid_of
+from core.memory.vectors import Embedder, HnswFile, shared_embedder
+
+log = logging.getLogger(__name__)
+
+BATCH = 16  # lines embedded per transaction: ~1 s on one core, so new turns wait little
+MORPH_PARTS = 8  # parts analysed per step
+SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding
+PROGRESS = "progress"
+
+
+@dataclass(frozen=True)
+class PartSig:
+    """A part of the index as the job sees it: id, path and signature."""
+
+    id: int
+    path: str
+    lines: int
+    sig: str
+
+
+class Enricher:
+    """Fills the recall database from the index, one bounded step at a time."""
+
+    def __init__(
+        self,
+        memory_dir: Path,
+        analyzer: Analyzer | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.memory_dir = Path(memory_dir)
+        self.store = RecallStore(self.memory_dir)
+        self._analyzer = analyzer
+        self._embedder = embedder
+        self._index: sqlite3.Connection | None = None
+        self.hnsw = HnswFile(self.memory_dir, self.store)
+        self.hnsw.open()
+        self.seq = int(self.store.query("SELECT coalesce(max(seq), 0) FROM vectors")[0][0])
+        self.done = int(self.store.query("SELECT count(*) FROM vectors")[0][0])
+        self.rate: float | None = None
+        self._saved_at = time.monotonic()
+        self._saved_seq = self.hnsw.seq
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """Kiwi, loaded on first use."""
+        if self._analyzer is None:
+            self._analyzer = shared_analyzer()
+        return self._analyzer
+
+    @property
+    def embedder(self) -> Embedder:
+        """e5, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = shared_embedder()
+        return self._embedder
+
+    def step(self) -> int:
+        """One bounded piece of work; returns the lines it handled (0: nothing to do)."""
+        parts = self.parts()
+        enriched = {r[0]: (r[1], r[2]) for r in self.store.query(
+            "SELECT part_id, morph, vec FROM enriched")}
+        self._prune(set(enriched) - {p.id for p in parts})
+        morph = [p for p in parts if enriched.get(p.id, (None, None))[0] != p.sig]
+        handled = sum(self._fill_morphs(p) for p in morph[:MORPH_PARTS])
+        if not handled:
+            vec = [p for p in parts if enriched.get(p.id, (None, None))[1] != p.sig]
+            handled = self._embed_some(vec)
+        self._report(parts, enriched, handled)
+        return handled
+
+    def parts(self) -> list[PartSig]:
+        """Every part the index holds, newest first."""
+        if self._index is None:
+            if not (self.memory_dir / DB_NAME).exists():
+                return []
+            self._index = sqlite3.connect(self.memory_dir / DB_NAME, timeout=60,
+                                          check_same_thread=False)
+        try:
+            rows = self._index.execute(
+                "SELECT id, path, size, mtime_ns, lines FROM parts ORDER BY id DESC"
+            ).fetchall()
+        except sqlite3.OperationalError:  # no index yet: the replay has not run
+            return []
+        return [PartSig(i, path, n, f"{path}|{size}|{mtime}") for i, path, size, mtime, n in rows]
+
+    def _lines(self, part: PartSig) -> PartLines:
+        assert self._index is not None
+        row = self._index.execute(
+            "SELECT body, numbers, speakers FROM parts WHERE id=?", (part.id,)
+        ).fetchone()
+        return PartLines() if row is None else decode_lines(*row)
+
+    def _fill_morphs(self, part: PartSig) -> int:
+        lines = self._lines(part)
+        terms = self.analyzer.terms_many(lines.texts)
+        lo, hi = _bounds(part.id)
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM morph_fts WHERE rowid BETWEEN ? AND ?", (lo, hi))
+            conn.executemany(
+                "INSERT INTO morph_fts(rowid, terms) VALUES (?, ?)",
+                [(rowid_of(part.id, n), stream(t)) for n, t in zip(lines.numbers, terms,
+                                                                   strict=True)],
+            )
+            conn.execute(
+                "INSERT INTO enriched(part_id, path, morph) VALUES (?, ?, ?) ON CONFLICT(part_id)"
+                " DO UPDATE SET path=excluded.path, morph=excluded.morph",
+                (part.id, part.path, part.sig),
+            )
+        return max(len(lines.texts), 1)
+
+    def _embed_some(self, parts: list[PartSig]) -> int:
+        for part in parts:
+            lines = self._lines(part)
+            lo, hi = _bounds(part.id)
+            have = dict(self.store.query(
+                "SELECT rowid, digest FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)))
+            want = {rowid_of(part.id, n): t for n, t in zip(lines.numbers, lines.texts,
+                                                            strict=True)}
+            missing = [(r, t, d) for r, t in want.items() if have.get(r) != (d := digest_of(t))]
+            stale = [r for r in have if r not in want]
+            if not missing:
+                self._finish_part(part, stale)
+                continue
+            return self._embed(missing[:BATCH], have)
+        self._save_graph(force=True)
+        return 0
+
+    def _embed(self, batch: list[tuple[int, str, int]], have: dict[int, int]) -> int:
+        started = time.monotonic()
+        vectors = self.embedder.passages([t for _, t, _ in batch])
+        rows = [(r, d, self.seq + i + 1, encode_vector(v))
+                for i, ((r, _, d), v) in enumerate(zip(batch, vectors, strict=True))]
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO vectors(rowid, digest, seq, vec) VALUES (?,?,?,?)", rows)
+        self.seq += len(rows)
+        self.done += sum(1 for r, _, _ in batch if r not in have)
+        self.hnsw.put([r for r, _, _ in batch], vectors)
+        self.hnsw.seq = self.seq
+        rate = len(batch) / max(time.monotonic() - started, 1e-6)
+        self.rate = rate if self.rate is None else 0.8 * self.rate + 0.2 * rate
+        self._save_graph()
+        return len(batch)
+
+    def _finish_part(self, part: PartSig, stale: list[int]) -> None:
+        with self.store.transaction() as conn:
+            conn.executemany("DELETE FROM vectors WHERE rowid=?", [(r,) for r in stale])
+            conn.execute("UPDATE enriched SET vec=? WHERE part_id=?", (part.sig, part.id))
+        self.done -= len(stale)
+
+    def _prune(self, gone: set[int]) -> None:
+        """Forget the parts that left the index."""
+        for part_id in gone:
+            lo, hi = _bounds(part_id)
+            with self.store.transaction() as conn:
+                conn.execute("DELETE FROM morph_fts WHERE rowid BETWEEN ? AND ?", (lo, hi))
+                removed = conn.execute(
+                    "DELETE FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)).rowcount
+                conn.execute("DELETE FROM enriched WHERE part_id=?", (part_id,))
+            self.done -= max(removed, 0)
+
+    def _save_graph(self, force: bool = False) -> None:
+        due = force or time.monotonic() - self._saved_at >= SAVE_EVERY_S
+        if due and self.hnsw.seq != self._saved_seq:
+            self.hnsw.save(self.hnsw.seq)
+            self._saved_seq = self.hnsw.seq
+            self._saved_at = time.monotonic()
+
+    def _report(self, parts: list[PartSig], enriched: dict[int, Any], handled: int) -> None:
+        total = sum(p.lines for p in parts)
+        morph = sum(p.lines for p in parts if enriched.get(p.id, (None,))[0] == p.sig)
+        done = max(0, min(self.done, total))
+        rate = round(self.rate, 2) if self.rate else None
+        doc = {
+            "state": "running" if handled else "idle",
+            "done": done,
+            "total": total,
+            "morph_done": morph,
+            "lines_per_s": rate,
+            "eta_s": round((total - done) / self.rate) if self.rate and done < total else None,
+            "updated": time.time(),
+        }
+        with self.store.transaction() as conn:
+            self.store.put_meta(conn, PROGRESS, doc)
+
+    def close(self) -> None:
+        """Save the graph and close the databases."""
+        self._save_graph(force=True)
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        self.store.close()
+
+
+def _bounds(part_id: int) -> tuple[int, int]:
+    return rowid_of(part_id, 0), rowid_of(part_id, (1 << LINE_BITS) - 1)
+
+
+def enrich_all(
+    memory_dir: Path, progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Fill morphemes and vectors for every line the index holds, now (the job's code)."""
+    from core.memory.indexer import job_lock
+
+    with job_lock(Path(memory_dir), wait=True):
+        enricher = Enricher(Path(memory_dir))
+        try:
+            while enricher.step():
+                if progress is not None:
+                    doc = enricher.store.get_meta(PROGRESS) or {}
+                    progress(int(doc.get("done", 0)), int(doc.get("total", 0)))
+        finally:
+            enricher.close()

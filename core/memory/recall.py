@@ -1,0 +1,157 @@
+"""Recall: the lines a prompt brings to the circuits, from several paths fused by rank.
+
+Paths: BM25 over morphemes, dense e5 vectors, and (when those are thin: the enrichment
+is not complete, or the morphemes found few lines) trigrams. Their rankings are fused
+by reciprocal rank (score = sum of 1 / (RRF_K + rank)); then each hit is widened to its
+turn (up to TURN_RADIUS neighbouring lines of the same speaker), duplicates dropped.
+`k` counts the lines returned, widened turns included.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from core.memory import lexical
+from core.memory import search as ms
+from core.memory.backfill import PROGRESS, enrich_all
+from core.memory.index import MemoryIndex
+from core.memory.morphemes import Analyzer, shared_analyzer
+from core.memory.recall_store import RecallStore
+from core.memory.rows import Candidate
+from core.memory.turns import PATHS, PartCache, RecallHit
+from core.memory.vectors import DenseIndex, Embedder, shared_embedder
+
+__all__ = ["PATHS", "Recaller", "RecallHit", "enrich_all"]
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+DEPTH = 50  # lines each path contributes to the fusion
+TURN_RADIUS = 1
+
+
+class Recaller:
+    """Fused recall over one memory root; safe to share between threads."""
+
+    def __init__(
+        self,
+        index: MemoryIndex,
+        analyzer: Analyzer | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.index = index
+        self.store = RecallStore(index.memory_dir)
+        self.dense = DenseIndex(index.memory_dir, self.store)
+        self.parts = PartCache(Path(index.db_path))
+        self._analyzer = analyzer
+        self._embedder = embedder
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echo-recall")
+        self._lock = threading.Lock()
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """Kiwi, loaded on first use."""
+        if self._analyzer is None:
+            self._analyzer = shared_analyzer()
+        return self._analyzer
+
+    @property
+    def embedder(self) -> Embedder:
+        """e5, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = shared_embedder()
+        return self._embedder
+
+    def warm(self) -> None:
+        """Load Kiwi and e5 now (the first recall would otherwise wait for them)."""
+        self.analyzer.terms("기억 memory")
+        self.embedder.query("기억 memory")
+
+    def recall(self, prompt: str, k: int = 10, path: str = "fused") -> list[RecallHit]:
+        """The best lines for a prompt, best first: `path` is 'fused' or one of PATHS."""
+        if path != "fused" and path not in PATHS:
+            raise ValueError(f"unknown recall path {path!r}")
+        prompt = ms.normalize_query(prompt)
+        k = max(0, min(int(k), 1000))
+        if not prompt or k == 0:
+            return []
+        ranked = self._ranked(prompt, path, max(DEPTH, k))
+        if path != "fused":
+            return self.parts.hits(ranked[path][:k], ranked)
+        return self.parts.widened(_fuse(ranked), ranked, k, TURN_RADIUS)
+
+    def context_for(self, prompt: str, k: int = 8) -> list[RecallHit]:
+        """What the circuits get for a prompt (the fused recall; never raises)."""
+        try:
+            return self.recall(prompt, k)
+        except Exception as exc:  # memory must never stop an answer
+            log.warning("recall failed: %s", exc)
+            return []
+
+    def _ranked(self, prompt: str, path: str, depth: int) -> dict[str, list[int]]:
+        ranked: dict[str, list[int]] = {}
+        dense: Future[list[int]] | None = None
+        if path in ("fused", "dense"):
+            dense = self._pool.submit(self._dense, prompt, depth)
+        lines = max(self.parts.line_count(), 1)
+        if path in ("fused", "morpheme"):
+            ranked["morpheme"] = self._morpheme(prompt, depth, lines)
+        if path == "trigram" or (path == "fused" and self._thin(ranked["morpheme"], depth)):
+            ranked["trigram"] = self._trigram(prompt, depth, lines)
+        if dense is not None:
+            ranked["dense"] = dense.result()
+        return ranked
+
+    def _morpheme(self, prompt: str, depth: int, lines: int) -> list[int]:
+        try:
+            terms = lexical.morpheme_terms(self.analyzer, self.store, prompt, lines)
+            return lexical.morpheme_search(self.store, terms, depth)
+        except sqlite3.Error as exc:
+            log.warning("morpheme recall failed: %s", exc)
+            return []
+
+    def _dense(self, prompt: str, depth: int) -> list[int]:
+        try:
+            return self.dense.search(self.embedder.query(prompt), depth)
+        except sqlite3.Error as exc:
+            log.warning("dense recall failed: %s", exc)
+            return []
+
+    def _trigram(self, prompt: str, depth: int, lines: int) -> list[int]:
+        try:
+            with self.parts.connection() as conn:
+                terms, pool = lexical.trigram_pool(conn, prompt, lines)
+            texts = self.parts.texts(pool)
+            rows = [Candidate(r, None, texts[r]) for r in pool if r in texts]
+            return [c.rowid for c in ms.rank_terms(rows, terms, lines, depth)]
+        except sqlite3.Error as exc:
+            log.warning("trigram recall failed: %s", exc)
+            return []
+
+    def _thin(self, morpheme: list[int], depth: int) -> bool:
+        """Whether the trigram path should join: few morpheme hits, or enrichment unfinished."""
+        if len(morpheme) < depth:
+            return True
+        doc = self.store.get_meta(PROGRESS) or {}
+        total = int(doc.get("total", 0))
+        return bool(total == 0 or doc.get("done", 0) < total or doc.get("morph_done", 0) < total)
+
+    def close(self) -> None:
+        """Free the worker thread and the connections."""
+        self._pool.shutdown(wait=False)
+        self.parts.close()
+        self.store.close()
+
+
+def _fuse(ranked: dict[str, list[int]]) -> list[int]:
+    """Reciprocal-rank fusion of the paths' rankings."""
+    scores: dict[int, float] = {}
+    for rowids in ranked.values():
+        for rank, rowid in enumerate(rowids, start=1):
+            scores[rowid] = scores.get(rowid, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores, key=lambda r: (-scores[r], -r))
+

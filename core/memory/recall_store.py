@@ -1,0 +1,158 @@
+"""The recall database beside the index: morpheme terms, line vectors, enrichment progress.
+
+`memory/.echo_recall.sqlite3` (WAL) holds what the background job derives from the index:
+- `morph_fts`: an FTS5 table (unicode61) of each line's morpheme stream, rowid = the
+  line's index rowid; SQLite's bm25() ranks it, with no candidate cut;
+- `vectors`: one e5 passage vector per line (float16 blob), the digest of the text it
+  was made from, and `seq`, the order it was written in (readers catch up by seq);
+- `enriched`: per part, the (size, mtime_ns) signature its morphemes and its vectors are
+  complete for;
+- `meta`: the job's progress (JSON) and the seq saved in the HNSW file.
+
+It is a cache of the archive: when it cannot be opened or read (corrupt, other layout)
+it is deleted and rebuilt by the job, never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RECALL_DB = ".echo_recall.sqlite3"
+SCHEMA_VERSION = 1
+DIM = 384
+SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS morph_fts USING fts5(terms, tokenize='unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS morph_vocab USING fts5vocab(morph_fts, 'row');
+CREATE TABLE IF NOT EXISTS vectors(
+    rowid INTEGER PRIMARY KEY, digest INTEGER NOT NULL, seq INTEGER NOT NULL, vec BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
+CREATE TABLE IF NOT EXISTS enriched(
+    part_id INTEGER PRIMARY KEY, path TEXT NOT NULL, morph TEXT, vec TEXT);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def digest_of(text: str) -> int:
+    """A stable signed 64-bit digest of a line's text (Python's hash() is salted)."""
+    raw = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(raw, "big", signed=True)
+
+
+def encode_vector(vec: np.ndarray) -> bytes:
+    """A vector as its float16 blob."""
+    return np.asarray(vec, dtype=np.float16).tobytes()
+
+
+def decode_vectors(blobs: list[bytes]) -> np.ndarray:
+    """Blobs back to an (n, DIM) float32 matrix."""
+    if not blobs:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(-1, DIM).astype(np.float32)
+
+
+class RecallStore:
+    """One connection to the recall database; safe to share between threads."""
+
+    def __init__(self, memory_dir: Path) -> None:
+        self.path = Path(memory_dir) / RECALL_DB
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    def db(self) -> sqlite3.Connection:
+        """The open connection (opened, and rebuilt when unreadable, on first use)."""
+        if self._conn is None:
+            try:
+                self._conn = _open(self.path)
+            except sqlite3.DatabaseError as exc:
+                log.warning("recall database unreadable (%s): rebuilding it", exc)
+                self.reset()
+                self._conn = _open(self.path)
+        return self._conn
+
+    def reset(self) -> None:
+        """Delete the database files (a cache: the job refills them)."""
+        with self._lock:
+            self.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction."""
+        with self._lock:
+            conn = self.db()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
+        """Rows of one read."""
+        with self._lock:
+            return self.db().execute(sql, args).fetchall()
+
+    def get_meta(self, key: str) -> Any:
+        """A JSON value from `meta` (None when absent or unreadable)."""
+        try:
+            rows = self.query("SELECT value FROM meta WHERE key=?", (key,))
+            return json.loads(rows[0][0]) if rows else None
+        except (sqlite3.Error, ValueError):
+            return None
+
+    def put_meta(self, conn: sqlite3.Connection, key: str, value: Any) -> None:
+        """Set a JSON value in `meta` inside an open transaction."""
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value))
+        )
+
+    def close(self) -> None:
+        """Close the connection (it reopens on the next use)."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_conn", None) is not None:
+            with contextlib.suppress(Exception):
+                self.close()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            conn.executescript(
+                "BEGIN IMMEDIATE; DROP TABLE IF EXISTS morph_vocab; DROP TABLE IF EXISTS morph_fts;"
+                "DROP TABLE IF EXISTS vectors; DROP TABLE IF EXISTS enriched;"
+                f"DROP TABLE IF EXISTS meta;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
+        conn.execute("SELECT count(*) FROM enriched").fetchone()
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return conn
