@@ -78,9 +78,8 @@ def enrich(memory: Path, progress: Callable[[int, int], None] | None = None) -> 
 
 def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]:
     """One runner per engine path over `memory`, and a function that closes them."""
-    from core.memory.recall import Recaller
-
     from core.memory.index import MemoryIndex
+    from core.memory.recall import Recaller
 
     index = MemoryIndex(memory)
     recaller = Recaller(index)
@@ -91,7 +90,11 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
                     for h in recaller.recall(prompt, k=k, path=path)]
         return run
 
-    return {path: runner(path) for path in ENGINE_PATHS}, index.close
+    def close() -> None:
+        recaller.close()
+        index.close()
+
+    return {path: runner(path) for path in ENGINE_PATHS}, close
 
 
 def all_runners(
