@@ -21,7 +21,10 @@ from core.boot_memory_loop import ReplayStatus, start_replay
 from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
 from core.identity import load_manifests
+from core.memory.analyzer_process import AnalyzerProcess
+from core.memory.background import RecallBackground
 from core.memory.index import MemoryIndex
+from core.memory.recall import Recaller
 from core.memory_core import MemoryStore
 from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings
@@ -63,20 +66,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     replay = ReplayStatus()
     start_replay(settings, replay)
     index = MemoryIndex(settings.memory_dir)
+    analyzer = AnalyzerProcess()  # Kiwi holds the GIL while it loads: not in this process
+    recaller = Recaller(index, analyzer=analyzer)
+    recall = RecallBackground(
+        recaller, replay, indexer=settings.recall_indexer, nice=settings.recall_nice,
+        analyzer=analyzer,
+    )
+    recall.start()
     brain = EchoBrain(
         settings,
         circuits,
         memory=MemoryStore(settings, index),
-        context=index,
+        context=recaller,
         manifests=manifests,
         observer=app.state.metrics.observe_circuit,
     )
-    app.state.runtime = Runtime(settings, circuits, brain, replay=replay, index=index)
+    app.state.runtime = Runtime(
+        settings, circuits, brain, replay=replay, index=index, recaller=recaller, recall=recall
+    )
     log.info("echo-brain %s starting: replay and circuits loading in the background", app.version)
     try:
         yield
     finally:
-        await asyncio.gather(*(asyncio.to_thread(c.close) for c in circuits.values()))
+        await asyncio.gather(
+            asyncio.to_thread(recall.stop), *(asyncio.to_thread(c.close) for c in circuits.values())
+        )
+        recaller.close()
         index.close()
         unredact()
 

@@ -9,7 +9,9 @@ from fastapi import Depends, Header, Request
 
 from core.boot_memory_loop import ReplayStatus
 from core.echo_brain import EchoBrain
+from core.memory.background import RecallBackground
 from core.memory.index import MemoryIndex
+from core.memory.recall import Recaller
 from core.origin import Caller, authenticate, require_origin
 from core.settings import Settings
 from llm.circuit import Circuit
@@ -24,6 +26,8 @@ class Runtime:
     brain: EchoBrain
     replay: ReplayStatus
     index: MemoryIndex
+    recaller: Recaller
+    recall: RecallBackground
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -130,6 +130,25 @@ class _StateCollector(Collector):
             "Duration of the boot replay",
             value=float(replay.get("duration_s") or 0),
         )
+        yield from _recall_gauges(runtime.recall.progress())
+
+
+def _recall_gauges(recall: dict[str, Any]) -> Iterator[Metric]:
+    """How far the background recall indexing got (lines with vectors, morphemes, speed)."""
+    yield GaugeMetricFamily(
+        "echo_recall_lines_done", "Lines with a vector", value=float(recall["done"])
+    )
+    yield GaugeMetricFamily(
+        "echo_recall_lines_total", "Lines to index for recall", value=float(recall["total"])
+    )
+    yield GaugeMetricFamily(
+        "echo_recall_morph_lines_done", "Lines with morphemes", value=float(recall["morph_done"])
+    )
+    yield GaugeMetricFamily(
+        "echo_recall_lines_per_second",
+        "Lines embedded per second by the background indexer",
+        value=float(recall["lines_per_s"] or 0),
+    )
 
 
 class MetricsMiddleware:

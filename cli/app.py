@@ -88,9 +88,12 @@ def replay(
         typer.Option("--manifest-dir", help="Declarations (default ECHO_MANIFEST_DIR)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print insight.json to stdout")] = False,
+    enrich: Annotated[
+        bool, typer.Option("--enrich", help="Also build the recall index now (slow) / 회상 색인도")
+    ] = False,
 ) -> None:
     """Replay the memory archive into the search index / 기억 아카이브를 복기해 색인합니다."""
-    raise typer.Exit(run_replay(memory_dir, manifest_dir, as_json))
+    raise typer.Exit(run_replay(memory_dir, manifest_dir, as_json, enrich))
 
 
 def build_app(argv: list[str]) -> typer.Typer:
@@ -105,8 +108,9 @@ def build_app(argv: list[str]) -> typer.Typer:
     app.command()(ask)
     app.command("replay")(replay)
     if not argv[1:2] == ["replay"]:
-        from cli import dashboard, deploy, train
+        from cli import dashboard, deploy, recall, train
 
+        recall.register(app)
         deploy.register(app)
         train.register(app)
         dashboard.register(app)

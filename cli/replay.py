@@ -15,15 +15,17 @@ from typing import Any
 
 
 def fast_replay(argv: list[str]) -> int | None:
-    """Run `replay [--memory-dir D] [--manifest-dir M] [--json]`; None = not ours (typer's)."""
+    """Run `replay [--memory-dir D] [--manifest-dir M] [--json] [--enrich]`; None = typer's."""
     options: dict[str, str] = {}
-    as_json = False
+    as_json = enrich = False
     args = list(argv)
     while args:
         arg = args.pop(0)
         name, eq, value = arg.partition("=")
         if arg == "--json":
             as_json = True
+        elif arg == "--enrich":
+            enrich = True
         elif name in ("--memory-dir", "--manifest-dir") and (eq or args):
             options[name] = value if eq else args.pop(0)
         else:
@@ -32,12 +34,17 @@ def fast_replay(argv: list[str]) -> int | None:
     manifest_dir = options.get("--manifest-dir")
     return run_replay(
         Path(memory_dir) if memory_dir else None, Path(manifest_dir) if manifest_dir else None,
-        as_json,
+        as_json, enrich,
     )
 
 
-def run_replay(memory_dir: Path | None, manifest_dir: Path | None, as_json: bool) -> int:
-    """Replay the archive, print insight.json (--json) or a summary; the exit code."""
+def run_replay(
+    memory_dir: Path | None, manifest_dir: Path | None, as_json: bool, enrich: bool = False
+) -> int:
+    """Replay the archive, print insight.json (--json) or a summary; the exit code.
+
+    `enrich`: then fill the recall index (morphemes and vectors) now, not in the server.
+    """
     if memory_dir is None or manifest_dir is None:
         from cli.common import settings_or_exit
 
@@ -51,6 +58,8 @@ def run_replay(memory_dir: Path | None, manifest_dir: Path | None, as_json: bool
             insight = replay_archive(memory_dir, manifest_dir)
         else:
             insight = _with_progress(memory_dir, manifest_dir)
+        if enrich:
+            _enrich(memory_dir, bar=not as_json and sys.stderr.isatty())
     except Exception as exc:
         from cli.common import report
 
@@ -60,7 +69,43 @@ def run_replay(memory_dir: Path | None, manifest_dir: Path | None, as_json: bool
         sys.stdout.write(json.dumps(insight, ensure_ascii=False, indent=2) + "\n")
     else:
         _summary(insight)
+        _recall_summary(memory_dir)
     return 0
+
+
+def _enrich(memory_dir: Path, bar: bool) -> None:
+    from core.memory.recall import enrich_all
+
+    if not bar:
+        enrich_all(memory_dir)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from cli.common import err_console
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("recall index / 회상 색인", total=None)
+        enrich_all(memory_dir, lambda done, total: progress.update(task, completed=done,
+                                                                   total=total))
+
+
+def _recall_summary(memory_dir: Path) -> None:
+    from cli.common import console
+    from core.memory.indexer import read_progress
+
+    doc = read_progress(memory_dir)
+    if doc is None:
+        console.print("recall index / 회상 색인: not built yet (the server builds it in the "
+                      "background, or `replay --enrich`) / 아직 없음")
+        return
+    rate = doc.get("lines_per_s")
+    speed = f", {rate} lines/s" if rate else ""
+    console.print(
+        f"recall index / 회상 색인: {doc.get('done', 0)}/{doc.get('total', 0)} lines with vectors "
+        f"/ 벡터, {doc.get('morph_done', 0)} with morphemes / 형태소{speed}"
+    )
 
 
 def _with_progress(memory_dir: Path, manifest_dir: Path) -> dict[str, Any]:

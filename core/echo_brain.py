@@ -132,14 +132,20 @@ class EchoBrain:
         self.check_prompt(prompt)
         self.authorize(prompt, caller)
         reflex = identity.reflect_identity(prompt, self.manifests)
+        remembered: Sequence[MemoryLine] = ()
         if reflex is not None:
             answer = Answer(reply=reflex, kind="identity")
         elif creator.is_creation_command(prompt):
             answer = await self._create(prompt, caller)
         else:
-            results = await self.fan_out(prompt, options, on_delta=on_delta, on_done=on_done)
+            remembered = await self.remember(prompt, caller)
+            results = await self.fan_out(
+                prompt, options, on_delta=on_delta, on_done=on_done, memory=remembered
+            )
             answer = Answer(reply=await self._merge(prompt, results), kind="echo", circuits=results)
         answer.memory = await self._save(prompt, answer.reply, idempotency_key)
+        if caller.is_origin and answer.kind == "echo":
+            answer.memory["context"] = [_used(line) for line in remembered]
         answer.ms = int((time.monotonic() - started) * 1000)
         return answer
 
@@ -150,8 +156,12 @@ class EchoBrain:
         *,
         on_delta: DeltaHook | None = None,
         on_done: DoneHook | None = None,
+        memory: Sequence[MemoryLine] = (),
     ) -> dict[str, CircuitResult]:
-        """Ask the ready circuits among `options.names` at once; the others are `unavailable`."""
+        """Ask the ready circuits among `options.names` at once; the others are `unavailable`.
+
+        `memory`: the remembered lines every circuit gets (see `remember`).
+        """
         options = options or AskOptions()
         wanted = [self.circuits[n] for n in options.names]
         ready = [c for c in wanted if c.ready]
@@ -162,7 +172,6 @@ class EchoBrain:
                 f"준비된 회로가 아직 없습니다 ({states}). GET /ready 를 확인하세요.",
                 retry_after=5,
             )
-        memory = await self._remember(prompt)
         gens = [self.generation(c, prompt, memory, options) for c in ready]
         tickets = _open_all(ready, gens)
 
@@ -209,8 +218,11 @@ class EchoBrain:
         temp = options.temperature if options.temperature is not None else self.settings.temperature
         return Generation(messages, tokens, temp, json_schema, repeat_penalty)
 
-    async def _remember(self, prompt: str) -> Sequence[MemoryLine]:
+    async def remember(self, prompt: str, caller: Caller) -> Sequence[MemoryLine]:
+        """The remembered lines for a prompt: the origin's only, unless ECHO_SHARE_MEMORY."""
         if self.context is None or self.settings.context_lines == 0:
+            return ()
+        if not (caller.is_origin or self.settings.share_memory):
             return ()
         try:
             return await asyncio.to_thread(
@@ -318,6 +330,17 @@ def _counter(circuit: Circuit) -> TokenCounter:
         return estimate_tokens(text) if exact is None else exact
 
     return count
+
+
+def _used(line: MemoryLine) -> dict[str, Any]:
+    """A remembered line as `memory.context` lists it (day, part, line, speaker, text)."""
+    return {
+        "day": line.day,
+        "part": getattr(line, "part", None),
+        "line": getattr(line, "line", None),
+        "speaker": getattr(line, "speaker", None),
+        "text": line.text,
+    }
 
 
 def _unavailable(circuit: Circuit) -> CircuitResult:

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     context_lines: int = Field(
         6, ge=0, le=50, description="Remembered lines added to each circuit's prompt (0 = none)."
     )
+    share_memory: bool = Field(
+        False, description="Give remembered lines to callers other than the origin too."
+    )
+    recall_indexer: bool = Field(
+        True, description="Run the background indexer (morphemes and vectors for recall)."
+    )
+    recall_nice: int = Field(
+        19, ge=0, le=19, description="CPU niceness of the background indexer (19 = lowest)."
+    )
     memory_dir: Path = Field(Path("./memory"), description="The archive.")
     memory_backup_dir: Path = Field(Path("./memory_backup"), description="Mirror of every append.")
     manifest_dir: Path = Field(Path("./manifest"), description="Declaration files.")

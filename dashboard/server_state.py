@@ -48,6 +48,7 @@ class ServerView:
     detail: str = ""
     ready: bool = False
     replay: dict[str, Any] = field(default_factory=dict)
+    recall: dict[str, Any] = field(default_factory=dict)
     circuits: list[CircuitRow] = field(default_factory=list)
     routes: list[RouteRow] = field(default_factory=list)
     memory_lines: float | None = None
@@ -61,6 +62,7 @@ def build_view(url: str, ready: dict[str, Any] | None, window: Window, now: floa
     view = ServerView(url, "ok" if ready.get("ready") else "booting", t=now)
     view.ready = bool(ready.get("ready"))
     view.replay = dict(ready.get("replay") or {})
+    view.recall = dict(ready.get("recall") or {})
     view.circuits = _circuits(ready.get("circuits") or {}, window)
     view.routes = _routes(window)
     latest = window.latest

@@ -39,6 +39,10 @@ class AskTab(ttk.Frame):
         ttk.Label(self, text="합친 답 · merged reply", style="Title.TLabel").pack(anchor="w")
         self.merged = tk.Text(self, wrap=tk.WORD, height=8, relief=tk.SOLID, borderwidth=1)
         self.merged.pack(fill=tk.BOTH, expand=True)
+        ttk.Label(self, text="떠올린 기억 · remembered lines (origin only)",
+                  style="Title.TLabel").pack(anchor="w", pady=(6, 0))
+        self.remembered = tk.Text(self, wrap=tk.WORD, height=5, relief=tk.SOLID, borderwidth=1)
+        self.remembered.pack(fill=tk.BOTH, expand=False)
 
     def _prompt_row(self) -> None:
         row = ttk.Frame(self)
@@ -63,6 +67,7 @@ class AskTab(ttk.Frame):
             box.delete("1.0", tk.END)
             self.heads[name].configure(text=CIRCUIT_TITLES[name])
         self.merged.delete("1.0", tk.END)
+        self.remembered.delete("1.0", tk.END)
         self.status.configure(text="보내는 중 · streaming…")
         self.send_button.state(["disabled"])
         self.on_send(prompt)
@@ -89,6 +94,7 @@ class AskTab(ttk.Frame):
             if not box.get("1.0", tk.END).strip() and c.get("text"):
                 box.insert(tk.END, c["text"])
         self.merged.insert(tk.END, doc.get("reply", ""))
+        self.remembered.insert(tk.END, remembered_text(doc))
         saved = (doc.get("memory") or {}).get("saved")
         self.status.configure(
             text=f"완료 · done: kind={doc.get('kind')} · {doc.get('ms')} ms · "
@@ -100,6 +106,17 @@ class AskTab(ttk.Frame):
         self.send_button.state(["!disabled"])
 
     def text_of(self, name: str) -> str:
-        """What a circuit's box (or `merged`) shows."""
-        box = self.merged if name == "merged" else self.boxes[name]
+        """What a circuit's box (or `merged`, or `remembered`) shows."""
+        extra = {"merged": self.merged, "remembered": self.remembered}
+        box = extra.get(name) or self.boxes[name]
         return box.get("1.0", tk.END).strip()
+
+
+def remembered_text(doc: dict[str, Any]) -> str:
+    """The answer's `memory.context`, one line each: where it is, then what it says."""
+    lines = (doc.get("memory") or {}).get("context") or []
+    return "\n".join(
+        f"{u.get('day')} · part {u.get('part')} · line {u.get('line')} · "
+        f"{u.get('speaker') or '?'}: {u.get('text', '')}"
+        for u in lines if isinstance(u, dict)
+    )

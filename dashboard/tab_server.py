@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from tkinter import ttk
+from typing import Any
 
 from dashboard.charts import Chart
 from dashboard.series import Trend
@@ -37,6 +38,19 @@ STATUS_TEXT = {
     "unauthorized": "인증 실패 · 401 unauthorized",
     "error": "오류 · error",
 }
+
+
+def recall_fact(recall: dict[str, Any]) -> str:
+    """The recall indexing's progress: lines with vectors of all, speed, time left."""
+    if not recall:
+        return "회상 색인 · recall index: —"
+    text = (f"회상 색인 · recall index: {recall.get('state', '—')} "
+            f"{_fmt(recall.get('done'), ',.0f')}/{_fmt(recall.get('total'), ',.0f')}")
+    if recall.get("lines_per_s"):
+        text += f" · {_fmt(recall['lines_per_s'], '.1f')} lines/s"
+    if recall.get("eta_s") is not None:
+        text += f" · ETA {format_eta(recall['eta_s'])}"
+    return text
 
 
 def _fmt(value: float | int | str | None, spec: str = "") -> str:
@@ -126,6 +140,7 @@ class ServerTab(ttk.Frame):
             f"준비 · ready: {'예 · yes' if view.ready else '아니오 · no'}",
             f"재생 · replay: {replay.get('state', '—')} ({_fmt(replay.get('lines'))} lines)",
             f"기억 · memory lines: {_fmt(view.memory_lines, ',.0f')}",
+            recall_fact(view.recall),
             f"가동 시간 · uptime: {format_eta(view.uptime_s)}",
         ]
         return "   |   ".join(parts)

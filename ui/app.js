@@ -30,6 +30,7 @@
   const kind = $("#kind");
   const project = $("#project");
   const summary = $("#summary");
+  const remembered = $("#remembered");
   const readiness = $("#readiness");
 
   let controller = null;
@@ -98,6 +99,7 @@
     summary.textContent = "";
     kind.hidden = true;
     project.hidden = true;
+    remembered.hidden = true;
     merged.dataset.state = "waiting";
   }
 
@@ -122,6 +124,7 @@
     kind.hidden = !kind.textContent;
     kind.dataset.kind = doc.kind ?? "";
     showProject(doc.project);
+    showRemembered(doc.memory && doc.memory.context);
     const parts = [`${doc.ms ?? "?"} ms`];
     if (doc.memory && doc.memory.saved) {
       parts.push(`기억에 저장됨 · saved to memory: ${doc.memory.path ?? ""}`.trim());
@@ -131,6 +134,30 @@
     }
     summary.textContent = parts.join(" · ");
     merged.dataset.state = "done";
+  }
+
+  // The lines memory brought to the circuits (the origin only gets them).
+  function showRemembered(lines) {
+    if (!Array.isArray(lines) || lines.length === 0) {
+      remembered.hidden = true;
+      return;
+    }
+    remembered.querySelector(".remembered-count").textContent = String(lines.length);
+    remembered.querySelector(".remembered-lines").replaceChildren(
+      ...lines.map((line) => {
+        const item = document.createElement("li");
+        const where = document.createElement("span");
+        where.className = "remembered-where";
+        where.textContent = `${line.day} · part ${line.part} · line ${line.line}` +
+          (line.speaker ? ` · ${line.speaker}` : "");
+        const text = document.createElement("span");
+        text.className = "remembered-text";
+        text.textContent = line.text ?? "";
+        item.append(where, text);
+        return item;
+      }),
+    );
+    remembered.hidden = false;
   }
 
   function showProject(info) {

@@ -41,11 +41,15 @@ async def ready(request: Request) -> JSONResponse:
 
 
 def readiness(runtime: Runtime) -> dict[str, Any]:
-    """The readiness document: replay state and each circuit's state."""
+    """The readiness document: replay state, each circuit's state, the recall indexing.
+
+    `recall` (morphemes and vectors, built in the background) never holds `ready` back.
+    """
     replay = runtime.replay.snapshot()
     circuits = {name: c.snapshot() for name, c in runtime.circuits.items()}
     ok = replay["state"] == "done" and all(c["state"] == "ready" for c in circuits.values())
-    return {"ready": ok, "replay": replay, "circuits": circuits}
+    recall = runtime.recall.progress()
+    return {"ready": ok, "replay": replay, "circuits": circuits, "recall": recall}
 
 
 def _is_ready(runtime: Runtime) -> bool:

@@ -1,10 +1,10 @@
-"""Origin-only memory routes: search and the insight document."""
+"""Origin-only memory routes: search, recall and the insight document."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -28,6 +28,28 @@ async def search(
     """Best-matching archive lines with their day, part and line (origin only)."""
     hits = await asyncio.to_thread(runtime.index.search, q, k)
     return {"query": q, "results": [hit.as_dict() for hit in hits]}
+
+
+@router.get("/memory/recall", responses=error_responses(422))
+async def recall(
+    runtime: RuntimeDep,
+    origin: OriginDep,
+    q: Annotated[str, Query(min_length=1, max_length=4000, pattern=NOT_BLANK,
+                            description="A prompt / 프롬프트")],
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    path: Annotated[
+        Literal["fused", "morpheme", "dense", "trigram"],
+        Query(description="One search path alone, or all fused / 검색 경로"),
+    ] = "fused",
+) -> dict[str, Any]:
+    """The lines a prompt would bring to the circuits, best first, with each path's rank."""
+    hits = await asyncio.to_thread(runtime.recaller.recall, q, k, path)
+    return {
+        "query": q,
+        "path": path,
+        "results": [hit.as_dict() for hit in hits],
+        "indexing": runtime.recall.progress(),
+    }
 
 
 @router.get("/insight", responses=error_responses(404))

@@ -20,7 +20,7 @@ from typing import Any
 
 from core.memory.index import DB_NAME
 from core.memory.lines import PartLines
-from core.memory.morphemes import Analyzer, shared_analyzer, stream
+from core.memory.morphemes import Analyzer, passage, shared_analyzer, stream
 from core.memory.recall_store import RecallStore, digest_of, encode_vector
 from core.memory.rows import LINE_BITS, decode_lines, rowid_of
 from core.memory.vectors import Embedder, HnswFile, shared_embedder
@@ -31,6 +31,9 @@ BATCH = 16  # lines embedded per transaction: ~1 s on one core, so new turns wai
 MORPH_PARTS = 8  # parts analysed per step
 SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding
 PROGRESS = "progress"
+# Part of every part's signature: a change to what is indexed or embedded (new version)
+# re-analyses the morphemes; vectors are re-made only where a line's passage digest differs.
+ENRICH_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class Enricher:
             ).fetchall()
         except sqlite3.OperationalError:  # no index yet: the replay has not run
             return []
-        return [PartSig(i, path, n, f"{path}|{size}|{mtime}") for i, path, size, mtime, n in rows]
+        return [PartSig(i, path, n, f"{ENRICH_VERSION}|{path}|{size}|{mtime}")
+                for i, path, size, mtime, n in rows]
 
     def _lines(self, part: PartSig) -> PartLines:
         assert self._index is not None
@@ -117,7 +121,8 @@ class Enricher:
 
     def _fill_morphs(self, part: PartSig) -> int:
         lines = self._lines(part)
-        terms = self.analyzer.terms_many(lines.texts)
+        said = zip(lines.speakers, lines.texts, strict=True)
+        terms = self.analyzer.terms_many([passage(s, t) for s, t in said])
         lo, hi = _bounds(part.id)
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM morph_fts WHERE rowid BETWEEN ? AND ?", (lo, hi))
@@ -139,8 +144,8 @@ class Enricher:
             lo, hi = _bounds(part.id)
             have = dict(self.store.query(
                 "SELECT rowid, digest FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)))
-            want = {rowid_of(part.id, n): t for n, t in zip(lines.numbers, lines.texts,
-                                                            strict=True)}
+            want = {rowid_of(part.id, n): passage(s, t) for n, s, t in zip(
+                lines.numbers, lines.speakers, lines.texts, strict=True)}
             missing = [(r, t, d) for r, t in want.items() if have.get(r) != (d := digest_of(t))]
             stale = [r for r in have if r not in want]
             if not missing:

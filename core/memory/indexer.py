@@ -1,7 +1,7 @@
 """The background indexer: one low-priority process per memory root runs the enrichment.
 
 The server starts it after the boot replay (`IndexerProcess`); `/ready` never waits for
-it. It runs at the lowest CPU priority (SCHED_IDLE, else nice 19) with one thread, so
+it. It runs at nice 19 with one thread, so
 answers stay fast. Every worker of `serve --workers N` starts one, but only the holder
 of `.echo_recall.lock` works; the others wait for the lock (a worker that dies frees it)
 and every one of them exits when its parent does.
@@ -48,13 +48,15 @@ def job_lock(memory_dir: Path, wait: bool) -> Iterator[bool]:
         os.close(fd)
 
 
-def lower_priority() -> None:
-    """The lowest CPU priority this process can take (inherited by threads started later)."""
+def lower_priority(nice: int = 19) -> None:
+    """Nice 19 by default, the lowest ordinary CPU priority (threads started later inherit it).
+
+    Not SCHED_IDLE: on a loaded machine that policy can starve the job for minutes, and
+    a new turn must become recallable within seconds; at nice 19 the job gets ~1.5% of
+    a core that a normal-priority thread wants.
+    """
     with contextlib.suppress(OSError):
-        os.nice(19)
-    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        os.nice(nice)
 
 
 def run_job(memory_dir: Path, parent: int | None = None) -> None:
@@ -90,8 +92,9 @@ def _step(enricher: Any) -> int:
 class IndexerProcess:
     """The server's handle on its indexer child process."""
 
-    def __init__(self, memory_dir: Path) -> None:
+    def __init__(self, memory_dir: Path, nice: int = 19) -> None:
         self.memory_dir = Path(memory_dir)
+        self.nice = nice
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -99,7 +102,7 @@ class IndexerProcess:
         env = dict(os.environ, OMP_WAIT_POLICY="passive", OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "core.memory.indexer", str(self.memory_dir),
-             "--parent", str(os.getpid())],
+             "--parent", str(os.getpid()), "--nice", str(self.nice)],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         )
 
@@ -127,11 +130,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Echo Brain recall indexer")
     parser.add_argument("memory_dir", type=Path)
     parser.add_argument("--parent", type=int, default=None)
+    parser.add_argument("--nice", type=int, default=19, choices=range(20))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s indexer %(message)s")
-    lower_priority()
+    lower_priority(args.nice)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # finally-blocks save the graph
     run_job(args.memory_dir, args.parent)
+
+
+def read_progress(memory_dir: Path) -> dict[str, Any] | None:
+    """The job's last progress record, read without loading anything heavy (None if none)."""
+    import json
+    import sqlite3
+
+    path = Path(memory_dir) / ".echo_recall.sqlite3"
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='progress'").fetchone()
+        finally:
+            conn.close()
+        doc = json.loads(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 if __name__ == "__main__":

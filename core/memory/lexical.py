@@ -15,7 +15,7 @@ import sqlite3
 from collections import defaultdict
 
 from core.memory import search as ms
-from core.memory.morphemes import Analyzer, fts_query
+from core.memory.morphemes import TermSource, fts_query
 from core.memory.recall_store import RecallStore
 
 COMMON_SHARE = 0.05  # a morpheme in more than this share of lines is dropped from a query
@@ -25,7 +25,7 @@ TRIGRAM_DF_CAP = 4000
 TRIGRAM_POOL = 300
 
 
-def morpheme_terms(analyzer: Analyzer, store: RecallStore, prompt: str, lines: int) -> list[str]:
+def morpheme_terms(analyzer: TermSource, store: RecallStore, prompt: str, lines: int) -> list[str]:
     """The query terms worth matching, rarest first."""
     terms = list(dict.fromkeys(analyzer.terms(prompt)))[:MAX_TERMS]
     if not terms:

@@ -19,7 +19,7 @@ from core.memory import lexical
 from core.memory import search as ms
 from core.memory.backfill import PROGRESS, enrich_all
 from core.memory.index import MemoryIndex
-from core.memory.morphemes import Analyzer, shared_analyzer
+from core.memory.morphemes import TermSource, shared_analyzer
 from core.memory.recall_store import RecallStore
 from core.memory.rows import Candidate
 from core.memory.turns import PATHS, PartCache, RecallHit
@@ -40,11 +40,11 @@ class Recaller:
     def __init__(
         self,
         index: MemoryIndex,
-        analyzer: Analyzer | None = None,
+        analyzer: TermSource | None = None,
         embedder: Embedder | None = None,
     ) -> None:
         self.index = index
-        self.store = RecallStore(index.memory_dir)
+        self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
         self.parts = PartCache(Path(index.db_path))
         self._analyzer = analyzer
@@ -53,8 +53,8 @@ class Recaller:
         self._lock = threading.Lock()
 
     @property
-    def analyzer(self) -> Analyzer:
-        """Kiwi, loaded on first use."""
+    def analyzer(self) -> TermSource:
+        """Kiwi (in this process unless given another source), loaded on first use."""
         if self._analyzer is None:
             self._analyzer = shared_analyzer()
         return self._analyzer
@@ -67,7 +67,7 @@ class Recaller:
         return self._embedder
 
     def warm(self) -> None:
-        """Load Kiwi and e5 now (the first recall would otherwise wait for them)."""
+        """Load Kiwi and e5 now: the first recall would otherwise wait for them."""
         self.analyzer.terms("기억 memory")
         self.embedder.query("기억 memory")
 

@@ -10,7 +10,9 @@
 - `meta`: the job's progress (JSON) and the seq saved in the HNSW file.
 
 It is a cache of the archive: when it cannot be opened or read (corrupt, other layout)
-it is deleted and rebuilt by the job, never a crash.
+the job (the one writer) deletes and rebuilds it, never a crash. Readers (the servers)
+never create or change it: until it is usable their reads fail fast (sqlite3.Error) and
+recall answers from the other paths.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 RECALL_DB = ".echo_recall.sqlite3"
 SCHEMA_VERSION = 1
+READ_TIMEOUT_S = 0.5  # a reader never waits long: recall and /ready must stay fast
 DIM = 384
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS morph_fts USING fts5(terms, tokenize='unicode61');
@@ -66,13 +69,25 @@ def decode_vectors(blobs: list[bytes]) -> np.ndarray:
 class RecallStore:
     """One connection to the recall database; safe to share between threads."""
 
-    def __init__(self, memory_dir: Path) -> None:
+    def __init__(self, memory_dir: Path, writer: bool = True) -> None:
         self.path = Path(memory_dir) / RECALL_DB
+        self.writer = writer
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._inode: int | None = None
+
+    def _reopen_if_replaced(self) -> None:
+        """A reader follows the job when it deleted and rebuilt the database."""
+        if self._conn is not None and _inode(self.path) != self._inode:
+            self.close()
 
     def db(self) -> sqlite3.Connection:
-        """The open connection (opened, and rebuilt when unreadable, on first use)."""
+        """The open connection (opened, and for the writer rebuilt when unreadable, on use)."""
+        if not self.writer:
+            self._reopen_if_replaced()
+        if self._conn is None and not self.writer:
+            self._conn = _open_reader(self.path)
+            self._inode = _inode(self.path)
         if self._conn is None:
             try:
                 self._conn = _open(self.path)
@@ -135,6 +150,28 @@ class RecallStore:
         if getattr(self, "_conn", None) is not None:
             with contextlib.suppress(Exception):
                 self.close()
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
+def _open_reader(path: Path) -> sqlite3.Connection:
+    """A reading connection, only to a database the job made (fails fast otherwise)."""
+    if not path.exists():
+        raise sqlite3.OperationalError("no recall database yet")
+    conn = sqlite3.connect(path, timeout=READ_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            raise sqlite3.OperationalError("the recall database is not ready yet")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
 
 
 def _open(path: Path) -> sqlite3.Connection:

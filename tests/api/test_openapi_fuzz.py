@@ -19,7 +19,7 @@ ORIGIN_TOKEN = "fuzz-origin-token"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 ECHO = {f"ECHO_{c}_MODEL": "echo" for c in ("EMOTION", "CREATION", "SELF")}
 # where the route checks nothing the schema does not say (the prompt, the query)
-SCHEMA_IS_THE_RULE = {"POST /api/ask", "GET /api/memory/search"}
+SCHEMA_IS_THE_RULE = {"POST /api/ask", "GET /api/memory/search", "GET /api/memory/recall"}
 EXAMPLES = 20  # per operation and mode: about a minute on two cores
 
 
@@ -73,9 +73,8 @@ def test_the_server_keeps_its_openapi_promises(
         except Exception as exc:  # one operation's failure must not hide the others'
             failures[operation.label] = str(exc)[:2000]
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
-    assert {"POST /api/ask", "POST /v1/chat/completions", "GET /api/memory/search"} <= set(
-        exercised
-    )
+    assert {"POST /api/ask", "POST /v1/chat/completions", "GET /api/memory/search",
+            "GET /api/memory/recall"} <= set(exercised)
 
 
 def test_the_document_declares_streams_and_errors(api_schema: schemathesis.BaseSchema) -> None:

@@ -18,6 +18,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ACCESS_TOKEN = "ui-test-access-token"
+ORIGIN_TOKEN = "ui-test-origin-token"
+REMEMBERED = "등대지기 할아버지의 이야기를 제일 좋아해"
 STORY = "Tell me a short story about the sea."
 CIRCUITS = ("emotion", "creation", "self")
 
@@ -40,9 +42,13 @@ new MutationObserver(() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server (demo model, short replies) that wants an access token."""
+    """One real server (demo model, short replies) that wants an access token; its archive
+    holds one line the origin said."""
     cwd = tmp_path_factory.mktemp("ui")
-    with run_server(cwd, ECHO_MAX_TOKENS="32", ECHO_ACCESS_TOKEN=ACCESS_TOKEN) as srv:
+    (cwd / "memory" / "day0601").mkdir(parents=True)
+    (cwd / "memory" / "day0601" / "part1.txt").write_text(f"나의 말:\n{REMEMBERED}\n", "utf-8")
+    tokens = {"ECHO_ACCESS_TOKEN": ACCESS_TOKEN, "ECHO_ORIGIN_TOKEN": ORIGIN_TOKEN}
+    with run_server(cwd, ECHO_MAX_TOKENS="32", **tokens) as srv:
         srv.wait_ready()
         yield srv
 
@@ -166,3 +172,18 @@ def test_token_stays_in_the_browser_and_goes_out_as_bearer(page: Page) -> None:
 
     page.reload()
     assert page.locator("#token").input_value() == ACCESS_TOKEN
+
+
+def test_the_origin_sees_the_remembered_lines_under_the_answer(page: Page) -> None:
+    send(page, "등대지기 이야기 다시 해줘", token=ORIGIN_TOKEN)
+    page.wait_for_selector("#merged[data-state=done]")
+    remembered = page.locator("#remembered")
+    assert remembered.is_visible()
+    remembered.locator("summary").click()
+    lines = page.locator("#remembered .remembered-lines li")
+    assert REMEMBERED in (lines.first.text_content() or "")
+    assert "day0601 · part 1 · line 2" in (lines.first.text_content() or "")
+
+    send(page, "등대지기 이야기 다시 해줘")  # the access token: not the origin
+    page.wait_for_selector("#merged[data-state=done]")
+    assert not remembered.is_visible()

@@ -1,0 +1,128 @@
+"""Kiwi in a child process, for the server's prompts.
+
+Loading Kiwi holds the GIL for a second or more (several on a loaded machine): in the
+server that would stall every request. So a server analyses prompts in this child: one
+JSON string per line in, one JSON list of terms per line out. Until the child has
+loaded (or after it died, until it is back) `terms()` returns [] and recall answers
+from the other paths.
+
+Run as `python -m core.memory.analyzer_process` (the server does it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import IO
+
+log = logging.getLogger(__name__)
+
+READY = "READY"
+RESTART_AFTER_S = 5.0
+
+
+class AnalyzerProcess:
+    """The server's handle on the analyzer child; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+        self._failed_at = 0.0
+
+    def start(self) -> None:
+        """Start the child (returns at once; it is ready once Kiwi has loaded)."""
+        with self._lock:
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        self._ready.clear()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "core.memory.analyzer_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+        threading.Thread(target=self._await_ready, args=(self._proc,), daemon=True).start()
+
+    def _await_ready(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() == READY:
+            self._ready.set()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the child has loaded Kiwi (for tests and warm-up)."""
+        return self._ready.wait(timeout)
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of a prompt ([] while the child is not ready)."""
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
+                self._restart_later()
+                return []
+            if not self._ready.is_set():
+                return []
+            try:
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(json.dumps(text) + "\n")
+                proc.stdin.flush()
+                found = json.loads(proc.stdout.readline())
+            except (OSError, ValueError) as exc:
+                log.warning("the analyzer process failed: %s", exc)
+                self._stop_locked()
+                return []
+        return [str(t) for t in found] if isinstance(found, list) else []
+
+    def _restart_later(self) -> None:
+        if self._proc is not None:
+            self._stop_locked()
+            self._failed_at = time.monotonic()
+        if time.monotonic() - self._failed_at >= RESTART_AFTER_S:
+            self._start_locked()
+
+    def stop(self) -> None:
+        """Stop the child."""
+        with self._lock:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        proc, self._proc = self._proc, None
+        self._ready.clear()
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve(source: IO[str], sink: IO[str]) -> None:
+    """The child's loop: a JSON string in, its terms out, until stdin closes."""
+    from core.memory.morphemes import Analyzer
+
+    analyzer = Analyzer()
+    sink.write(READY + "\n")
+    sink.flush()
+    for line in source:
+        try:
+            text = json.loads(line)
+            terms = analyzer.terms(text) if isinstance(text, str) else []
+        except ValueError:
+            terms = []
+        sink.write(json.dumps(terms) + "\n")  # ASCII whatever the locale
+        sink.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin, sys.stdout)

@@ -1,0 +1,106 @@
+"""What a server process runs for recall after the boot replay, and how far it got.
+
+Once the replay is done (never before: `/ready` does not wait for any of this), a
+background thread starts the analyzer child (Kiwi, core/memory/analyzer_process.py) and
+loads e5 for the prompts, then starts the indexer process
+(core/memory/indexer.py) unless ECHO_RECALL_INDEXER is off. `progress()` is the
+`recall` object of `/ready`: integer `done` and `total` line counts (lines with a
+vector), `morph_done`, `lines_per_s` and `eta_s`, read from the recall database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from core.memory.analyzer_process import AnalyzerProcess
+from core.memory.backfill import PROGRESS
+from core.memory.indexer import IndexerProcess
+from core.memory.recall import Recaller
+from core.memory.replay import ReplayStatus
+
+log = logging.getLogger(__name__)
+
+WAIT_S = 0.2
+STALE_S = 30.0  # a progress record older than this, with no indexer running, is not "running"
+
+
+class RecallBackground:
+    """Warms the recaller and runs the indexer child after the replay."""
+
+    def __init__(
+        self,
+        recaller: Recaller,
+        replay: ReplayStatus,
+        indexer: bool,
+        nice: int = 19,
+        analyzer: AnalyzerProcess | None = None,
+    ) -> None:
+        self.recaller = recaller
+        self.analyzer = analyzer
+        self.replay = replay
+        self.indexer = IndexerProcess(recaller.index.memory_dir, nice) if indexer else None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.state = "waiting"  # waiting for the replay, then loading, then started
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the background thread (returns at once)."""
+        self.thread = threading.Thread(target=self._run, name="echo-recall", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.replay.snapshot()["state"] not in ("done", "failed"):
+            self._stop.wait(WAIT_S)
+        if self._stop.is_set():
+            return
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self.state = "loading"
+            if self.analyzer is not None:
+                self.analyzer.start()
+        try:
+            self.recaller.warm()
+        except Exception:  # recall falls back to trigrams; the reason goes to the log
+            log.exception("loading the recall models failed")
+        with self._lock:
+            if self.indexer is not None and not self._stop.is_set():
+                self.indexer.start()
+            self.state = "started"
+
+    def stop(self) -> None:
+        """Stop the thread and the indexer child."""
+        self._stop.set()
+        with self._lock:
+            if self.indexer is not None:
+                self.indexer.stop()
+            if self.analyzer is not None:
+                self.analyzer.stop()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+    def progress(self) -> dict[str, Any]:
+        """The `recall` object of /ready."""
+        doc = self.recaller.store.get_meta(PROGRESS) or {}
+        total, done = int(doc.get("total", 0)), int(doc.get("done", 0))
+        fresh = time.time() - float(doc.get("updated", 0)) < STALE_S
+        if self.state != "started":
+            state = self.state
+        elif total and done >= total and int(doc.get("morph_done", 0)) >= total:
+            state = "done"
+        elif self.indexer is None:
+            state = "off"
+        else:
+            state = "running" if fresh or self.indexer.running else "stopped"
+        return {
+            "state": state,
+            "done": done,
+            "total": total,
+            "morph_done": int(doc.get("morph_done", 0)),
+            "lines_per_s": doc.get("lines_per_s"),
+            "eta_s": doc.get("eta_s") if state == "running" else None,
+        }

@@ -1,0 +1,144 @@
+"""Recall with the real parts: Kiwi morphemes, e5 vectors, usearch, SQLite FTS5."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.memory.index import MemoryIndex
+from core.memory.recall import Recaller, enrich_all
+from core.memory.recall_store import RECALL_DB
+from core.memory.replay import replay_archive
+from core.memory.vectors import HNSW_FILE
+
+REPO = Path(__file__).resolve().parents[3]
+ARCHIVE = """나의 말:
+어제 친구랑 영화를 봤는데 정말 재미있었어
+주인공이 마지막에 죽는 장면에서 많이 울었어
+에코의 말:
+슬픈 장면이었구나. 어떤 영화였어?
+나의 말:
+내일은 강아지를 데리고 한강 공원에 산책을 가기로 했어
+에코의 말:
+좋은 생각이야. 날씨가 맑으면 좋겠다
+나의 말:
+요즘 회사 일이 너무 많아서 잠을 거의 못 자고 있어
+에코의 말:
+건강이 제일 중요해. 오늘은 일찍 쉬어
+나의 말:
+I bought a new laptop for programming in Rust
+에코의 말:
+Nice, Rust is a great language for systems work.
+"""
+
+
+def write_archive(memory: Path, text: str = ARCHIVE, day: str = "day0301", part: int = 1) -> Path:
+    folder = memory / day / "user"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"part{part}.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def recaller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recaller]:
+    memory = tmp_path_factory.mktemp("recall") / "memory"
+    write_archive(memory)
+    replay_archive(memory, REPO / "manifest")
+    enrich_all(memory)
+    found = Recaller(MemoryIndex(memory))
+    yield found
+    found.close()
+    found.index.close()
+
+
+def test_a_korean_line_is_found_by_a_differently_inflected_query(recaller: Recaller) -> None:
+    # the line says 산책을 가기로 했어; the query inflects both words otherwise
+    hits = recaller.recall("강아지랑 산책하러 갔던 거 기억나?", 3, path="morpheme")
+    assert hits and "산책" in hits[0].text and hits[0].ranks["morpheme"] == 1
+    assert (hits[0].day, hits[0].part, hits[0].line, hits[0].speaker) == ("day0301", 1, 7, "origin")
+    assert recaller.recall("강아지랑 산책하러 갔던 거 기억나?", 3, path="trigram") == []
+
+
+def test_an_english_question_finds_a_korean_line(recaller: Recaller) -> None:
+    hits = recaller.recall("Why can't I sleep lately? Too much work at the office?", 3, "dense")
+    assert "잠을" in hits[0].text, [h.text for h in hits]
+    assert hits[0].ranks["dense"] == 1
+    fused = recaller.recall("Why can't I sleep lately? Too much work at the office?", 3)
+    assert any("잠을" in h.text for h in fused)
+
+
+def test_fused_hits_are_widened_to_their_turn_and_k_counts_lines(recaller: Recaller) -> None:
+    hits = recaller.recall("주인공이 죽는 장면", 2)
+    assert [h.line for h in hits] == [3, 2]  # the hit, then its turn's other line
+    assert hits[1].ranks["morpheme"] is None or hits[1].ranks["morpheme"] > 1
+    assert len(recaller.recall("영화", 5)) == 5
+    assert recaller.recall("   ", 5) == [] and recaller.recall("영화", 0) == []
+    with pytest.raises(ValueError):
+        recaller.recall("영화", 3, path="nope")
+
+
+def test_the_trigram_path_has_no_recency_cut(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    write_archive(memory, "나의 말:\n오래된 노트북 고장 이야기와 바다거북이\n", "day0101")
+    newer = "".join(f"노트북 이야기 {i}번째\n" for i in range(2300))
+    write_archive(memory, "나의 말:\n" + newer, "day0102")
+    replay_archive(memory, REPO / "manifest")
+    index = MemoryIndex(memory)
+    recaller = Recaller(index)
+    try:
+        assert "바다거북이" not in " ".join(h.text for h in index.context_for("노트북 바다거북이"))
+        hits = recaller.recall("노트북 바다거북이 이야기", 3, path="trigram")
+        assert hits and hits[0].day == "day0101" and hits[0].ranks["trigram"] == 1
+    finally:
+        recaller.close()
+        index.close()
+
+
+def test_a_corrupt_vector_store_is_rebuilt_not_a_crash(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    write_archive(memory, ARCHIVE.split("나의 말:\nI bought")[0])
+    replay_archive(memory, REPO / "manifest")
+    enrich_all(memory)
+    (memory / RECALL_DB).write_bytes(b"this is not a database" * 100)
+    (memory / HNSW_FILE).write_bytes(b"nor is this a graph" * 100)
+    recaller = Recaller(MemoryIndex(memory))
+    try:
+        assert recaller.recall("영화", 3, path="dense") == []  # nothing yet, and no crash
+        enrich_all(memory)
+        hits = recaller.recall("영화 보고 울었던 날", 3, path="dense")
+        assert hits and "영화" in hits[0].text + hits[1].text
+        assert recaller.recall("영화", 3, path="morpheme")
+    finally:
+        recaller.close()
+        recaller.index.close()
+
+
+def test_an_appended_line_is_embedded_alone(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    path = write_archive(memory, "나의 말:\n첫 줄이야\n둘째 줄이야\n")
+    replay_archive(memory, REPO / "manifest")
+    enrich_all(memory)
+    before = dict(_seqs(memory))
+    path.write_text(path.read_text(encoding="utf-8") + "셋째 줄은 고양이 이야기\n", "utf-8")
+    replay_archive(memory, REPO / "manifest")
+    enrich_all(memory)
+    after = dict(_seqs(memory))
+    assert len(after) == 3 and {r: after[r] for r in before} == before
+    recaller = Recaller(MemoryIndex(memory))
+    try:
+        assert recaller.recall("고양이", 1, path="morpheme")[0].line == 4
+    finally:
+        recaller.close()
+        recaller.index.close()
+
+
+def _seqs(memory: Path) -> list[tuple[int, int]]:
+    conn = sqlite3.connect(memory / RECALL_DB)
+    try:
+        return conn.execute("SELECT rowid, seq FROM vectors").fetchall()
+    finally:
+        conn.close()
