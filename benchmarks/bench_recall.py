@@ -36,7 +36,7 @@ from benchmarks.recall_sets import RecallSet, build_korean_sets
 
 TITLE = "Memory recall / 기억 회상"
 WORK = REPO / "benchmarks" / "_work" / "recall"
-FULL = {"ko_messages": 6_000, "queries": 400, "conversations": 10}
+FULL = {"ko_messages": 3_000, "queries": 300, "conversations": 10}
 QUICK = {"ko_messages": 3_000, "queries": 60, "conversations": 2}
 
 
