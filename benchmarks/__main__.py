@@ -11,6 +11,8 @@ BENCHMARKS = (
     "benchmarks.bench_warm",
     "benchmarks.bench_replay",
     "benchmarks.bench_train",
+    "benchmarks.bench_recall",
+    "benchmarks.bench_recall_scale",
 )
 
 if __name__ == "__main__":
