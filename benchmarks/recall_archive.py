@@ -9,9 +9,7 @@ the index numbers it: (day, part, 1-based raw line number in the part file).
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -45,27 +43,36 @@ class Written:
 
     refs: dict[Hashable, list[LineRef]]
     texts: dict[LineRef, str]
-    parts: int
-    raw_lines: int
-    reused: bool = False
+    parts: int = 0
+    raw_lines: int = 0
+    changed: int = 0  # part files written or removed (0: the archive was already there)
+
+    @property
+    def reused(self) -> bool:
+        """Whether every part was already on disk as planned (index and vectors reusable)."""
+        return self.changed == 0
 
 
 def write_archive(memory: Path, turns: Iterable[Turn]) -> Written:
-    """Write `turns` in order under `memory`, replacing what it held.
+    """Write `turns` in order under `memory`; afterwards it holds exactly these parts.
 
-    When the folder already holds exactly these turns (a digest beside it says so), the
-    files are left untouched, so the replay, morphemes and vectors of a previous run are
-    reused (the index sees every part unchanged).
+    A part file that already holds its planned text is left untouched (same size and
+    mtime), so the replay, morphemes and vectors of a previous run are reused for it;
+    part files not in the plan are removed.
     """
-    turns = list(turns)
-    digest = hashlib.sha256(repr([(t.day, t.header, t.lines) for t in turns]).encode())
-    stamp = memory.parent / f"{memory.name}.sha256"
-    reuse = memory.is_dir() and stamp.is_file() and stamp.read_text() == digest.hexdigest()
-    if not reuse:
-        shutil.rmtree(memory, ignore_errors=True)
-        stamp.unlink(missing_ok=True)
-    memory.mkdir(parents=True, exist_ok=True)
-    written = Written({}, {}, 0, 0, reused=reuse)
+    written = Written({}, {})
+    planned: set[Path] = set()
+    for day, number, batch in _plan(turns):
+        planned.add(_flush(memory, day, number, batch, written))
+    if memory.is_dir():
+        for stale in sorted(set(memory.glob("day*/part*.txt")) - planned):
+            stale.unlink()
+            written.changed += 1
+    return written
+
+
+def _plan(turns: Iterable[Turn]) -> Iterator[tuple[str, int, list[Turn]]]:
+    """(day, part number, turns) of each part: a new part per day, or when one is full."""
     day: str | None = None
     number = 0
     batch: list[Turn] = []
@@ -73,19 +80,17 @@ def write_archive(memory: Path, turns: Iterable[Turn]) -> Written:
     for turn in turns:
         need = 1 + len(turn.lines)
         if turn.day != day or (batch and size + need > PART_LINES):
-            if batch:
-                _flush(memory, day or "", number, batch, written)
+            if batch and day is not None:
+                yield day, number, batch
             number = 1 if turn.day != day else number + 1
             day, batch, size = turn.day, [], 0
         batch.append(turn)
         size += need
-    if batch:
-        _flush(memory, day or "", number, batch, written)
-    stamp.write_text(digest.hexdigest())
-    return written
+    if batch and day is not None:
+        yield day, number, batch
 
 
-def _flush(memory: Path, day: str, number: int, batch: list[Turn], written: Written) -> None:
+def _flush(memory: Path, day: str, number: int, batch: list[Turn], written: Written) -> Path:
     raw: list[str] = []
     owners: dict[int, Hashable] = {}
     for turn in batch:
@@ -94,10 +99,15 @@ def _flush(memory: Path, day: str, number: int, batch: list[Turn], written: Writ
             raw.append(line)
             owners[len(raw)] = turn.key
     text = "\n".join(raw) + "\n"
-    if not written.reused:
-        folder = memory / day
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"part{number}.txt").write_text(text, encoding="utf-8")
+    path = memory / day / f"part{number}.txt"
+    try:
+        same = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        same = False
+    if not same:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.changed += 1
     kept, _headers = parse_lines(text)
     for line_number, clean in zip(kept.numbers, kept.texts, strict=True):
         key = owners.get(line_number)
@@ -108,3 +118,4 @@ def _flush(memory: Path, day: str, number: int, batch: list[Turn], written: Writ
         written.texts[ref] = clean
     written.parts += 1
     written.raw_lines += len(raw)
+    return path

@@ -116,8 +116,13 @@ def test_turns_never_split_and_parts_stay_within_the_limit(tmp_path: Path) -> No
     for i in (0, 150, 299):
         refs = written.refs[i]
         assert [written.texts[r] for r in refs] == [f"line {i}.{j}" for j in range(1 + i % 7)]
+    first = tmp_path / "memory" / "day0101" / "part1.txt"
+    stamp = first.stat().st_mtime_ns
     again = write_archive(tmp_path / "memory", turns)
     assert again.reused and again.refs == written.refs
+    fewer = write_archive(tmp_path / "memory", turns[:100])
+    assert not fewer.reused and first.stat().st_mtime_ns == stamp
+    assert len(list((tmp_path / "memory").rglob("part*.txt"))) == fewer.parts < written.parts
 
 
 def test_todays_path_finds_a_line_through_the_replays_index(tmp_path: Path) -> None:
