@@ -32,7 +32,7 @@ from benchmarks.recall_report import (
     table,
     union_recall,
 )
-from benchmarks.recall_sets import RecallSet, build_korean_sets
+from benchmarks.recall_sets import DEBIAN_EXTRAS, RecallSet, build_korean_sets
 
 TITLE = "Memory recall / 기억 회상"
 WORK = REPO / "benchmarks" / "_work" / "recall"
@@ -121,7 +121,10 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
              "with other work during the run: timings are indicative.",
              "A query counts as found at rank r when any of its relevant lines is the r-th "
              "line returned (LoCoMo: any evidence line).",
-             f"LoCoMo: {SOURCE}."]
+             f"LoCoMo: {SOURCE}. Korean catalogues: Debian 12 base plus `{DEBIAN_EXTRAS}`.",
+             "Paths: today = `context_for` of 5f19089 (trigram OR, newest 2,000 candidates); "
+             "bm25s = its default tokenizer (lowercase, `\\b\\w\\w+\\b`, English stop "
+             "words, no stemmer); bm25s+stem = the same with PyStemmer's Snowball English."]
     if not outcome["engine"]:
         parts.append("The recall engine (core/memory/recall.py) is not in this tree: only "
                      "today's path and bm25s were measured.")
