@@ -92,10 +92,10 @@ def build_sets(work: Path, sizes: dict[str, int]) -> list[RecallSet]:
     return sets
 
 
-def run(work: Path, sizes: dict[str, int]) -> dict[str, Any]:
-    """Build, index and evaluate every set; the results by set."""
+def run(work: Path, sizes: dict[str, int], only: list[str] | None = None) -> dict[str, Any]:
+    """Build, index and evaluate every set (or those named in `only`); the results by set."""
     with_engine = engine_available()
-    sets = build_sets(work, sizes)
+    sets = [s for s in build_sets(work, sizes) if not only or s.name in only]
     prepared: dict[Path, dict[str, Any]] = {}
     results: dict[str, dict[str, PathResult]] = {}
     texts: dict[str, dict[tuple[str, int, int], str]] = {}
@@ -151,15 +151,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sets, writes nothing")
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--notes", type=Path, help="also write tables and misses here")
+    parser.add_argument("--only", action="append", help="evaluate only this set (writes no "
+                        "BENCHMARKS.md): locomo, korean-paraphrase, cross-language")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     command = "python -m benchmarks.bench_recall" + (" --quick" if args.quick else "")
-    outcome = run(args.work / ("quick" if args.quick else "full"), sizes)
+    outcome = run(args.work / ("quick" if args.quick else "full"), sizes, args.only)
     print(report(outcome, command, 0))
     if args.notes:
         args.notes.write_text(f"# Recall results\n\n{report(outcome, command, 4)}\n",
                               encoding="utf-8")
-    if not args.quick:
+    if not args.quick and not args.only:
         write_section(TITLE, report(outcome, command, 0))
 
 
