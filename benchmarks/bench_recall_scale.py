@@ -75,15 +75,20 @@ def build(work: Path, parts: int) -> tuple[Path, dict[str, Any]]:
     from core.memory.backfill import Enricher
     from core.memory.replay import replay_archive
 
-    root, stamp = work / "memory", work / "built.json"
+    root, generated, stamp = work / "memory", work / "generated.json", work / "built.json"
     if stamp.is_file() and json.loads(stamp.read_text()).get("parts") == parts:
         return root, json.loads(stamp.read_text())
-    raw = generate(root, parts)
-    (work / "manifest").mkdir(parents=True, exist_ok=True)
-    began = time.perf_counter()
-    insight = replay_archive(root, work / "manifest")
-    info: dict[str, Any] = {"parts": parts, "raw_lines": raw, "lines": insight["lines"],
-                            "replay_s": round(time.perf_counter() - began, 1)}
+    if generated.is_file() and json.loads(generated.read_text()).get("parts") == parts:
+        info: dict[str, Any] = json.loads(generated.read_text())  # resume the enrichment
+        info["enrich_resumed"] = True
+    else:
+        raw = generate(root, parts)
+        (work / "manifest").mkdir(parents=True, exist_ok=True)
+        began = time.perf_counter()
+        insight = replay_archive(root, work / "manifest")
+        info = {"parts": parts, "raw_lines": raw, "lines": insight["lines"],
+                "replay_s": round(time.perf_counter() - began, 1)}
+        generated.write_text(json.dumps(info))
     began = time.perf_counter()
     enricher = Enricher(root, embedder=StandInEmbedder())  # type: ignore[arg-type]
     try:
@@ -171,7 +176,7 @@ def server_figures(root: Path, work: Path, prompts: list[str]) -> dict[str, Any]
     out: dict[str, Any] = {"rss": peak_rss(root, work / "serve", prompts)}
     locomo = WORK / "full" / "locomo" / "memory"
     if _enriched(locomo) and locomo_path().is_file():
-        questions = [qa["question"] for qa in load_locomo(locomo_path())[0][0]["qa"]][:18]
+        questions = [qa["question"] for qa in load_locomo(locomo_path())[0][-1]["qa"]][:13]
         out["idle"] = ask_latency(locomo, work / "ask", questions, busy=False)
         out["busy"] = ask_latency(locomo, work / "ask", questions, busy=True)
     return out
@@ -202,9 +207,11 @@ def report(info: dict[str, Any], lat: dict[str, Any], thr: dict[str, Any],
         f"Machine: {machine()}. Command: `{command}`. The machine's 2 cores were shared with "
         "other work during the run (load average well above 2): timings are indicative.",
         f"Archive: benchmarks/gen_archive.py, {info['parts']} parts, {info['lines']} clean "
-        f"lines ({info['raw_lines']} raw); replay {info['replay_s']} s; morphemes (Kiwi) and "
-        f"stand-in vectors by the engine's job in {info['enrich_standin_s']} s. Line vectors "
-        "are stand-ins (hash-seeded unit vectors; latency only), prompt vectors real e5.",
+        f"lines ({info['raw_lines']} raw); morphemes (Kiwi) and stand-in vectors written by "
+        f"the engine's job in {info['enrich_standin_s']} s"
+        + (" (a resumed job: the time of its last stretch)" if info.get("enrich_resumed")
+           else "") + ". Line vectors are stand-ins (hash-seeded unit vectors; latency "
+        "only), prompt vectors real e5.",
         "\n".join(rows),
         f"Goal: fused p50 ≤ 30 ms and p95 ≤ 100 ms: p50 {fused['p50_ms']} ms "
         f"({'met' if fused['p50_ms'] <= 30 else 'NOT met'}), p95 {fused['p95_ms']} ms "
@@ -244,7 +251,7 @@ def main() -> None:
     print(f"archive: {info}", flush=True)
     lat = latency(root, prompts)
     print(f"latency: {lat}", flush=True)
-    thr = throughput(sample_lines(32 if args.quick else 192))
+    thr = throughput(sample_lines(32 if args.quick else 64))
     print(f"throughput: {thr}", flush=True)
     served = None if args.quick or args.no_server else server_figures(root, work, prompts)
     print(f"server: {served}", flush=True)
