@@ -36,8 +36,8 @@ from benchmarks.recall_sets import DEBIAN_EXTRAS, RecallSet, build_korean_sets
 
 TITLE = "Memory recall / 기억 회상"
 WORK = REPO / "benchmarks" / "_work" / "recall"
-FULL = {"ko_messages": 3_000, "queries": 300, "conversations": 10}
-QUICK = {"ko_messages": 3_000, "queries": 60, "conversations": 2}
+FULL = {"ko_messages": 3_000, "queries": 300, "first": 1, "last": 10}
+QUICK = {"ko_messages": 3_000, "queries": 60, "first": 1, "last": 2}
 
 
 def prepare(memory: Path, with_engine: bool) -> dict[str, Any]:
@@ -80,13 +80,15 @@ def build_sets(work: Path, sizes: dict[str, int]) -> list[RecallSet]:
     path = locomo_path()
     if path.is_file():
         conversations, digest = load_locomo(path)
-        locomo = build_locomo_set(work, conversations, sizes["conversations"])
+        chosen = range(sizes["first"], sizes["last"] + 1)
+        locomo = build_locomo_set(work, conversations, chosen)
         locomo.info["sha256_ok"] = digest == SHA256
         sets.insert(0, locomo)
     else:
         print(f"LoCoMo skipped: {path} not found (see benchmarks/recall_locomo.py) / "
               "LoCoMo 파일이 없어 건너뜀", flush=True)
     for recall_set in sets:
+        recall_set.queries = recall_set.queries[:: sizes.get("every", 1)]
         print(f"{recall_set.name}: {len(recall_set.queries)} queries; "
               f"{info_line(recall_set.info)}", flush=True)
     return sets
@@ -153,9 +155,16 @@ def main() -> None:
     parser.add_argument("--notes", type=Path, help="also write tables and misses here")
     parser.add_argument("--only", action="append", help="evaluate only this set (writes no "
                         "BENCHMARKS.md): locomo, korean-paraphrase, cross-language")
+    parser.add_argument("--locomo", default="", help="LoCoMo conversations FIRST-LAST (1-10)")
+    parser.add_argument("--every", type=int, default=1, help="keep every Nth query of a set")
     args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
-    command = "python -m benchmarks.bench_recall" + (" --quick" if args.quick else "")
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.locomo:
+        sizes["first"], sizes["last"] = (int(x) for x in args.locomo.split("-"))
+    sizes["every"] = args.every
+    command = "python -m benchmarks.bench_recall" + (" --quick" if args.quick else "") + (
+        f" --locomo {args.locomo}" if args.locomo else "") + (
+        f" --every {args.every}" if args.every > 1 else "")
     outcome = run(args.work / ("quick" if args.quick else "full"), sizes, args.only)
     print(report(outcome, command, 0))
     if args.notes:

@@ -60,10 +60,13 @@ def _turn_lines(turn: dict[str, Any]) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def build_locomo_set(work: Path, conversations: list[dict[str, Any]], limit: int) -> RecallSet:
-    """The archive of the first `limit` conversations and their evidence questions."""
+def build_locomo_set(
+    work: Path, conversations: list[dict[str, Any]], chosen: range
+) -> RecallSet:
+    """The archive of the `chosen` conversations (1-based) and their evidence questions."""
+    picked = [(c, sample) for c, sample in enumerate(conversations, 1) if c in chosen]
     turns = []
-    for c, sample in enumerate(conversations[:limit], 1):
+    for c, sample in picked:
         talk = sample["conversation"]
         sessions = sorted((int(m.group(1)), key) for key in talk
                           if (m := SESSION_RE.fullmatch(key)) and isinstance(talk[key], list))
@@ -76,7 +79,7 @@ def build_locomo_set(work: Path, conversations: list[dict[str, Any]], limit: int
     memory = work / "locomo" / "memory"
     written = write_archive(memory, turns)
     queries, dropped = [], {"category_5": 0, "no_evidence_line": 0}
-    for c, sample in enumerate(conversations[:limit], 1):
+    for c, sample in picked:
         for qa in sample["qa"]:
             if qa.get("category") not in KEPT_CATEGORIES:
                 dropped["category_5"] += 1
@@ -88,7 +91,8 @@ def build_locomo_set(work: Path, conversations: list[dict[str, Any]], limit: int
                 dropped["no_evidence_line"] += 1
                 continue
             queries.append(Query(qa["question"], refs, f"cat {qa['category']}"))
-    info = {"conversations": min(limit, len(conversations)), "turns": len(turns),
+    info = {"conversations": f"{picked[0][0]}-{picked[-1][0]}" if picked else "none",
+            "turns": len(turns),
             "lines": len(written.texts), "parts": written.parts, "dropped": dropped,
             "reused": written.reused}
     return RecallSet("locomo", memory, queries, info)
