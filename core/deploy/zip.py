@@ -6,8 +6,8 @@ Rules:
   models.toml Dockerfile (those that exist);
 - memory/: its day folders and part files, unless --no-memory; the folder entry
   `memory/` (and its .gitkeep) always. The search index (*.sqlite3, *.db and their
-  -wal/-shm/-journal files), insight.json and lock files are left out: the boot
-  replay rebuilds them;
+  -wal/-shm/-journal files), the vector graph (*.usearch), insight.json and lock files
+  are left out: the boot replay and the recall indexer rebuild them;
 - never, at any depth: .git, .gitignore, __pycache__, *.pyc, .env (and .env.* but
   .env.example), memory_backup/, tests/, test_*.py, *.gguf, virtual environments
   (.venv, venv, any folder holding pyvenv.cfg), dist/, build/, *.egg-info, tool
@@ -41,7 +41,7 @@ NEVER_FILES = (".gitignore", ".gitattributes", ".env", ".env.*", "*.pyc", "*.pyo
                ".DS_Store", "Thumbs.db", "NOTES*", "TODO*", "notes*.md", "todo*.md", "*.orig",
                "*.rej", "*.zip")
 MEMORY_GENERATED = ("*.sqlite3", "*.sqlite", "*.db", "*-wal", "*-shm", "*-journal",
-                    "insight.json", "insight.json.*", "*.lock", "*.tmp")
+                    "insight.json", "insight.json.*", "*.lock", "*.tmp", "*.usearch")
 ALLOWED = (".env.example",)
 # --with-origin-model: the exported origin model (never its checkpoint or token files)
 ORIGIN_MODEL_DIR = "models/origin"

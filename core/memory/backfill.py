@@ -29,11 +29,13 @@ log = logging.getLogger(__name__)
 
 BATCH = 16  # lines embedded per transaction: ~1 s on one core, so new turns wait little
 MORPH_PARTS = 8  # parts analysed per step
-SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding
+SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding, at least...
+SAVE_S_PER_1000 = 1.0  # ...plus this per 1,000 vectors (300k: every ~5 min; servers search
+# the vectors written since the last save exactly)
 PROGRESS = "progress"
 # Part of every part's signature: a change to what is indexed or embedded (new version)
 # re-analyses the morphemes; vectors are re-made only where a line's passage digest differs.
-ENRICH_VERSION = 2
+ENRICH_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Enricher:
         self.hnsw = HnswFile(self.memory_dir, self.store)
         self.hnsw.open()
         self.seq = int(self.store.query("SELECT coalesce(max(seq), 0) FROM vectors")[0][0])
+        self.morph_seq = int(self.store.query("SELECT coalesce(max(seq), 0) FROM morphs")[0][0])
         self.done = int(self.store.query("SELECT count(*) FROM vectors")[0][0])
         self.rate: float | None = None
         self._saved_at = time.monotonic()
@@ -124,19 +127,27 @@ class Enricher:
         said = zip(lines.speakers, lines.texts, strict=True)
         terms = self.analyzer.terms_many([passage(s, t) for s, t in said])
         lo, hi = _bounds(part.id)
+        want = {rowid_of(part.id, n): stream(t) for n, t in zip(lines.numbers, terms, strict=True)}
+        have = dict(self.store.query(
+            "SELECT rowid, terms FROM morphs WHERE rowid BETWEEN ? AND ?", (lo, hi)))
+        gone = {r: "" for r, t in have.items() if r not in want and t}
+        changed = [(r, t) for r, t in {**want, **gone}.items() if have.get(r) != t]
         with self.store.transaction() as conn:
-            conn.execute("DELETE FROM morph_fts WHERE rowid BETWEEN ? AND ?", (lo, hi))
-            conn.executemany(
-                "INSERT INTO morph_fts(rowid, terms) VALUES (?, ?)",
-                [(rowid_of(part.id, n), stream(t)) for n, t in zip(lines.numbers, terms,
-                                                                   strict=True)],
-            )
+            self._write_morphs(conn, changed)
             conn.execute(
                 "INSERT INTO enriched(part_id, path, morph) VALUES (?, ?, ?) ON CONFLICT(part_id)"
                 " DO UPDATE SET path=excluded.path, morph=excluded.morph",
                 (part.id, part.path, part.sig),
             )
         return max(len(lines.texts), 1)
+
+    def _write_morphs(self, conn: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
+        """Write changed lines' terms ('' = gone) with new seqs, for readers to catch up."""
+        conn.executemany(
+            "INSERT OR REPLACE INTO morphs(rowid, seq, terms) VALUES (?, ?, ?)",
+            [(r, self.morph_seq + i, t) for i, (r, t) in enumerate(rows, start=1)],
+        )
+        self.morph_seq += len(rows)
 
     def _embed_some(self, parts: list[PartSig]) -> int:
         for part in parts:
@@ -182,15 +193,18 @@ class Enricher:
         """Forget the parts that left the index."""
         for part_id in gone:
             lo, hi = _bounds(part_id)
+            have = self.store.query(
+                "SELECT rowid FROM morphs WHERE rowid BETWEEN ? AND ? AND terms != ''", (lo, hi))
             with self.store.transaction() as conn:
-                conn.execute("DELETE FROM morph_fts WHERE rowid BETWEEN ? AND ?", (lo, hi))
+                self._write_morphs(conn, [(r, "") for (r,) in have])
                 removed = conn.execute(
                     "DELETE FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)).rowcount
                 conn.execute("DELETE FROM enriched WHERE part_id=?", (part_id,))
             self.done -= max(removed, 0)
 
     def _save_graph(self, force: bool = False) -> None:
-        due = force or time.monotonic() - self._saved_at >= SAVE_EVERY_S
+        every = SAVE_EVERY_S + SAVE_S_PER_1000 * len(self.hnsw.index) / 1000
+        due = force or time.monotonic() - self._saved_at >= every
         if due and self.hnsw.seq != self._saved_seq:
             self.hnsw.save(self.hnsw.seq)
             self._saved_seq = self.hnsw.seq

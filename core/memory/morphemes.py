@@ -1,6 +1,6 @@
 """Index terms of a line: Korean content morphemes (Kiwi) and stemmed English words.
 
-A line becomes a space-separated stream of terms for the `morph_fts` table: nouns,
+A line becomes a space-separated stream of terms for the `morphs` table: nouns,
 verb and adjective stems, roots, adverbs, numbers, Chinese characters and foreign words,
 lowercased; English words are Snowball-stemmed (PyStemmer) and stop words dropped. The
 same analysis turns a prompt into query terms, so "영화를 봤어" and "영화 보러 갈래"
@@ -111,14 +111,8 @@ def _clean(text: str) -> str:
 
 
 def stream(terms: Iterable[str]) -> str:
-    """The text stored in `morph_fts` for a line's terms."""
+    """The text stored in `morphs` for a line's terms."""
     return " ".join(terms)
-
-
-def fts_query(terms: Iterable[str]) -> str | None:
-    """An FTS5 expression matching a line that holds any of the terms (None when none)."""
-    quoted = ['"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms) if t.strip()]
-    return " OR ".join(quoted) if quoted else None
 
 
 @functools.lru_cache(maxsize=1)

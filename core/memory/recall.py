@@ -1,14 +1,17 @@
 """Recall: the lines a prompt brings to the circuits, from several paths fused by rank.
 
 Paths: BM25 over morphemes, dense e5 vectors, and (when those are thin: the enrichment
-is not complete, or the morphemes found few lines) trigrams. Their rankings are fused
-by reciprocal rank (score = sum of 1 / (RRF_K + rank)); then each hit is widened to its
-turn (up to TURN_RADIUS neighbouring lines of the same speaker), duplicates dropped.
-`k` counts the lines returned, widened turns included.
+is not complete, or the two found fewer than k lines) trigrams. Their rankings are fused
+by weighted reciprocal rank (score = sum of weight / (RRF_K + rank)): dense weighs 1, the
+lexical paths the share of the prompt's terms that occur in the archive at all, so an
+English prompt over Korean lines leans on meaning, not on a stray shared word. Then the
+best WIDEN_HITS hits are widened to their turn (up to TURN_RADIUS neighbouring lines of the
+same speaker), duplicates dropped. `k` counts the lines returned, widened turns included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -18,6 +21,7 @@ from pathlib import Path
 from core.memory import lexical
 from core.memory import search as ms
 from core.memory.backfill import PROGRESS, enrich_all
+from core.memory.bm25 import MorphIndex
 from core.memory.index import MemoryIndex
 from core.memory.morphemes import TermSource, shared_analyzer
 from core.memory.recall_store import RecallStore
@@ -29,9 +33,10 @@ __all__ = ["PATHS", "Recaller", "RecallHit", "enrich_all"]
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
+RRF_K = 10  # measured: 10 beat 30 and 60 on all three benchmark sets (BENCHMARKS.md)
 DEPTH = 50  # lines each path contributes to the fusion
-TURN_RADIUS = 1
+TURN_RADIUS = 1  # neighbouring lines of the same speaker's turn added to a hit
+WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant lines out)
 
 
 class Recaller:
@@ -46,6 +51,7 @@ class Recaller:
         self.index = index
         self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
+        self.morphs = MorphIndex()
         self.parts = PartCache(Path(index.db_path))
         self._analyzer = analyzer
         self._embedder = embedder
@@ -67,9 +73,11 @@ class Recaller:
         return self._embedder
 
     def warm(self) -> None:
-        """Load Kiwi and e5 now: the first recall would otherwise wait for them."""
+        """Load Kiwi, e5 and the morpheme postings now: the first recall would wait for them."""
         self.analyzer.terms("기억 memory")
         self.embedder.query("기억 memory")
+        with contextlib.suppress(sqlite3.Error):  # no recall database yet: later
+            self.morphs.catch_up(self.store)
 
     def recall(self, prompt: str, k: int = 10, path: str = "fused") -> list[RecallHit]:
         """The best lines for a prompt, best first: `path` is 'fused' or one of PATHS."""
@@ -79,10 +87,10 @@ class Recaller:
         k = max(0, min(int(k), 1000))
         if not prompt or k == 0:
             return []
-        ranked = self._ranked(prompt, path, max(DEPTH, k))
+        ranked, weights = self._ranked(prompt, path, max(DEPTH, k), k)
         if path != "fused":
             return self.parts.hits(ranked[path][:k], ranked)
-        return self.parts.widened(_fuse(ranked), ranked, k, TURN_RADIUS)
+        return self.parts.widened(_fuse(ranked, weights), ranked, k, TURN_RADIUS, WIDEN_HITS)
 
     def context_for(self, prompt: str, k: int = 8) -> list[RecallHit]:
         """What the circuits get for a prompt (the fused recall; never raises)."""
@@ -92,27 +100,33 @@ class Recaller:
             log.warning("recall failed: %s", exc)
             return []
 
-    def _ranked(self, prompt: str, path: str, depth: int) -> dict[str, list[int]]:
+    def _ranked(
+        self, prompt: str, path: str, depth: int, k: int
+    ) -> tuple[dict[str, list[int]], dict[str, float]]:
+        """Each path's ranking, and its weight in the fusion."""
         ranked: dict[str, list[int]] = {}
         dense: Future[list[int]] | None = None
         if path in ("fused", "dense"):
             dense = self._pool.submit(self._dense, prompt, depth)
         lines = max(self.parts.line_count(), 1)
+        share = 1.0
         if path in ("fused", "morpheme"):
-            ranked["morpheme"] = self._morpheme(prompt, depth, lines)
-        if path == "trigram" or (path == "fused" and self._thin(ranked["morpheme"], depth)):
-            ranked["trigram"] = self._trigram(prompt, depth, lines)
+            ranked["morpheme"], share = self._morpheme(prompt, depth, lines)
         if dense is not None:
             ranked["dense"] = dense.result()
-        return ranked
+        if path == "trigram" or (path == "fused" and self._thin(ranked, k)):
+            ranked["trigram"] = self._trigram(prompt, depth, lines)
+        return ranked, {"morpheme": share, "dense": 1.0, "trigram": share}
 
-    def _morpheme(self, prompt: str, depth: int, lines: int) -> list[int]:
+    def _morpheme(self, prompt: str, depth: int, lines: int) -> tuple[list[int], float]:
+        """(rowids, share of the prompt's terms the archive holds: the lexical paths' weight)."""
         try:
-            terms = lexical.morpheme_terms(self.analyzer, self.store, prompt, lines)
-            return lexical.morpheme_search(self.store, terms, depth)
+            self.morphs.catch_up(self.store)
+            terms, share = lexical.morpheme_terms(self.analyzer, self.morphs, prompt, lines)
+            return self.morphs.search(terms, depth), share
         except sqlite3.Error as exc:
             log.warning("morpheme recall failed: %s", exc)
-            return []
+            return [], 1.0
 
     def _dense(self, prompt: str, depth: int) -> list[int]:
         try:
@@ -132,9 +146,10 @@ class Recaller:
             log.warning("trigram recall failed: %s", exc)
             return []
 
-    def _thin(self, morpheme: list[int], depth: int) -> bool:
-        """Whether the trigram path should join: few morpheme hits, or enrichment unfinished."""
-        if len(morpheme) < depth:
+    def _thin(self, ranked: dict[str, list[int]], k: int) -> bool:
+        """Whether the trigram path should join: the other paths found fewer than k lines
+        together, or the enrichment has not reached every line yet."""
+        if len(set(ranked.get("morpheme", [])) | set(ranked.get("dense", []))) < k:
             return True
         doc = self.store.get_meta(PROGRESS) or {}
         total = int(doc.get("total", 0))
@@ -147,11 +162,12 @@ class Recaller:
         self.store.close()
 
 
-def _fuse(ranked: dict[str, list[int]]) -> list[int]:
-    """Reciprocal-rank fusion of the paths' rankings."""
+def _fuse(ranked: dict[str, list[int]], weights: dict[str, float]) -> list[int]:
+    """Weighted reciprocal-rank fusion of the paths' rankings."""
     scores: dict[int, float] = {}
-    for rowids in ranked.values():
+    for path, rowids in ranked.items():
+        weight = weights.get(path, 1.0)
         for rank, rowid in enumerate(rowids, start=1):
-            scores[rowid] = scores.get(rowid, 0.0) + 1.0 / (RRF_K + rank)
+            scores[rowid] = scores.get(rowid, 0.0) + weight / (RRF_K + rank)
     return sorted(scores, key=lambda r: (-scores[r], -r))
 

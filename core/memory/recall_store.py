@@ -1,8 +1,9 @@
 """The recall database beside the index: morpheme terms, line vectors, enrichment progress.
 
 `memory/.echo_recall.sqlite3` (WAL) holds what the background job derives from the index:
-- `morph_fts`: an FTS5 table (unicode61) of each line's morpheme stream, rowid = the
-  line's index rowid; SQLite's bm25() ranks it, with no candidate cut;
+- `morphs`: each line's morpheme terms (space-separated), rowid = the line's index rowid,
+  and `seq`, the order it was written in (an empty text: the line is gone); servers rank
+  them with BM25 in memory (core/memory/bm25.py says why not FTS5's bm25());
 - `vectors`: one e5 passage vector per line (float16 blob), the digest of the text it
   was made from, and `seq`, the order it was written in (readers catch up by seq);
 - `enriched`: per part, the (size, mtime_ns) signature its morphemes and its vectors are
@@ -26,9 +27,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads lazily: the server's import time is timed (a port probe)
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,9 @@ SCHEMA_VERSION = 1
 READ_TIMEOUT_S = 0.5  # a reader never waits long: recall and /ready must stay fast
 DIM = 384
 SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS morph_fts USING fts5(terms, tokenize='unicode61');
-CREATE VIRTUAL TABLE IF NOT EXISTS morph_vocab USING fts5vocab(morph_fts, 'row');
+CREATE TABLE IF NOT EXISTS morphs(
+    rowid INTEGER PRIMARY KEY, seq INTEGER NOT NULL, terms TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS morphs_seq ON morphs(seq);
 CREATE TABLE IF NOT EXISTS vectors(
     rowid INTEGER PRIMARY KEY, digest INTEGER NOT NULL, seq INTEGER NOT NULL, vec BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
@@ -56,11 +59,15 @@ def digest_of(text: str) -> int:
 
 def encode_vector(vec: np.ndarray) -> bytes:
     """A vector as its float16 blob."""
+    import numpy as np
+
     return np.asarray(vec, dtype=np.float16).tobytes()
 
 
 def decode_vectors(blobs: list[bytes]) -> np.ndarray:
     """Blobs back to an (n, DIM) float32 matrix."""
+    import numpy as np
+
     if not blobs:
         return np.zeros((0, DIM), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(-1, DIM).astype(np.float32)
@@ -184,10 +191,14 @@ def _open(path: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             conn.executescript(
-                "BEGIN IMMEDIATE; DROP TABLE IF EXISTS morph_vocab; DROP TABLE IF EXISTS morph_fts;"
+                "BEGIN IMMEDIATE; DROP TABLE IF EXISTS morphs;"
                 "DROP TABLE IF EXISTS vectors; DROP TABLE IF EXISTS enriched;"
                 f"DROP TABLE IF EXISTS meta;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
+        # an earlier layout of version 1 kept morphemes in FTS5: moved to `morphs` (the
+        # job re-analyses them; vectors stay)
+        conn.executescript(f"BEGIN IMMEDIATE; DROP TABLE IF EXISTS morph_vocab;"
+                           f"DROP TABLE IF EXISTS morph_fts;{SCHEMA}COMMIT;")
         conn.execute("SELECT count(*) FROM enriched").fetchone()
     except sqlite3.DatabaseError:
         conn.close()

@@ -117,17 +117,20 @@ class PartCache:
         return [h for r in rowids if (h := _hit(parts, r, ranks)) is not None]
 
     def widened(
-        self, rowids: list[int], ranked: dict[str, list[int]], k: int, radius: int
+        self, rowids: list[int], ranked: dict[str, list[int]], k: int, radius: int,
+        hits: int = 1_000_000,
     ) -> list[RecallHit]:
-        """The first `k` lines of the hits, each followed by its turn's neighbours."""
+        """The first `k` lines of the hits, the first `hits` of them followed by their
+        turn's neighbours."""
         ranks = _rank_maps(ranked)
         out: list[RecallHit] = []
         seen: set[int] = set()
         for start in range(0, len(rowids), k):
             chunk = rowids[start : start + k]
             parts = self._load({part_id_of(r) for r in chunk})
-            for rowid in chunk:
-                for r in [rowid, *_neighbours(parts, rowid, radius)]:
+            for i, rowid in enumerate(chunk, start=start):
+                wide = radius if i < hits else 0
+                for r in [rowid, *_neighbours(parts, rowid, wide)]:
                     if r in seen or (hit := _hit(parts, r, ranks)) is None:
                         continue
                     seen.add(r)

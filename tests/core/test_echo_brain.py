@@ -169,3 +169,35 @@ def test_a_token_in_the_prompt_never_reaches_memory() -> None:
     assert answer.memory == {"saved": True}
     assert saved and all("tok-3141592653" not in text for pair in saved for text in pair)
     assert "***" in saved[0][0]
+
+
+class _Remembered:
+    """A context source with one line (the real recall is tested with the real models)."""
+
+    day, part, line, speaker, text = "day0101", 1, 2, "origin", "the planted line 7731"
+
+    def context_for(self, prompt: str, k: int = 8) -> list[_Remembered]:
+        return [self]
+
+
+@pytest.mark.parametrize(("caller", "share", "carried"), [
+    (Caller(is_origin=True, authenticated=True), False, True),
+    (Caller(is_origin=False, authenticated=True), False, False),
+    (ANYONE, False, False),
+    (Caller(is_origin=False, authenticated=True), True, True),
+])
+def test_only_the_origin_gets_remembered_lines_unless_shared(
+    caller: Caller, share: bool, carried: bool
+) -> None:
+    backends = three()
+    brain = brain_with(backends, load_settings(share_memory=share))
+    brain.context = _Remembered()
+    answer = asyncio.run(brain.ask("what was planted?", caller=caller))
+    sent = " ".join(m["content"] for b in backends.values() for m in b.history[0].messages)
+    assert ("the planted line 7731" in sent) is carried
+    context = answer.memory.get("context")
+    if caller.is_origin:
+        assert context == [{"day": "day0101", "part": 1, "line": 2, "speaker": "origin",
+                            "text": "the planted line 7731"}]
+    else:
+        assert context is None

@@ -37,6 +37,7 @@ def tree(tmp_path: Path) -> Path:
                  "memory_backup/day0320/part1.txt", "tests/test_x.py", "core/test_inline.py",
                  "models/demo.gguf", "core/weights.gguf", "memory/insight.json",
                  "memory/index.sqlite3", "memory/index.sqlite3-wal", ".venv/pyvenv.cfg",
+                 "memory/.echo_vectors.usearch", "memory/.echo_recall.lock",
                  "venv/bin/python", "core/myenv/pyvenv.cfg", "core/myenv/lib/site.py",
                  "dist/old.zip", "build/lib/x.py", ".pytest_cache/v", ".mypy_cache/x",
                  ".ruff_cache/x", "api/.ruff_cache/y", "NOTES.md", "core/TODO.md",
@@ -77,6 +78,7 @@ def test_entries_are_what_ships_and_nothing_forbidden(tree: Path, tmp_path: Path
     joined = "\n".join(names)
     for never in (".env\n", ".env.local", ".git/", ".gitignore", "__pycache__", ".pyc",
                   "memory_backup", "tests/", "test_", ".gguf", "insight.json", "sqlite3",
+                  "usearch", "echo_recall",
                   "pyvenv.cfg", "venv",
                   "myenv", "dist/", "build/", "_cache", "NOTES", "TODO", ".DS_Store", ".orig",
                   "egg-info"):
