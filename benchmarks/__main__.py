@@ -13,6 +13,8 @@ BENCHMARKS = (
     "benchmarks.bench_replay",
     "benchmarks.bench_train",
     "benchmarks.bench_lora_serve",
+    "benchmarks.bench_recall",
+    "benchmarks.bench_recall_scale",
 )
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""The recall paths the benchmark compares, each as `recall(prompt, k) -> [(day, part, line)]`.
+
+- `today`: `MemoryIndex.context_for` as of 5f19089 (benchmarks/legacy_recall.py);
+- `morpheme`, `dense`, `fused` (and `trigram`): the engine's `Recaller` (core/memory/recall.py);
+- `bm25s` (PyPI, the library peer) over the same clean lines the index holds: its default
+  tokenizer (lowercased, regex `\\b\\w\\w+\\b`, bm25s's English stop words), without and with
+  PyStemmer's Snowball English stemmer (`bm25s+stem`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.legacy_recall import LegacyRecall
+from core.memory.index import DB_NAME
+from core.memory.rows import decode_lines
+
+Ref = tuple[str, int, int]
+Runner = Callable[[str, int], list[Ref]]
+ENGINE_PATHS = ("morpheme", "dense", "trigram", "fused")
+
+
+def index_lines(memory: Path) -> list[tuple[Ref, str]]:
+    """Every clean line the replay indexed, as ((day, part, line), text), in archive order."""
+    conn = sqlite3.connect(memory / DB_NAME)
+    try:
+        rows = conn.execute(
+            "SELECT day, part, body, numbers, speakers FROM parts ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    out = []
+    for day, part, *stored in rows:
+        for number, _speaker, text in decode_lines(*stored):
+            out.append(((day, part, number), text))
+    return out
+
+
+class Bm25Peer:
+    """bm25s over the archive's lines."""
+
+    def __init__(self, lines: list[tuple[Ref, str]], stem: bool) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self.refs = [ref for ref, _ in lines]
+        self.stemmer = Stemmer.Stemmer("english") if stem else None
+        self.model = bm25s.BM25()
+        self.model.index(self._tokens([text for _, text in lines], True), show_progress=False)
+
+    def _tokens(self, texts: list[str], ids: bool) -> Any:
+        return self._bm25s.tokenize(texts, stemmer=self.stemmer, return_ids=ids,
+                                    show_progress=False)
+
+    def recall(self, prompt: str, k: int) -> list[Ref]:
+        """The k best lines with a positive score."""
+        found = self.model.retrieve(self._tokens([prompt], False), k=min(k, len(self.refs)),
+                                    show_progress=False, n_threads=1)
+        docs, scores = found.documents[0], found.scores[0]
+        return [self.refs[int(d)] for d, s in zip(docs, scores, strict=True) if s > 0]
+
+
+def engine_available() -> bool:
+    """Whether the recall engine (core/memory/recall.py) is in this tree."""
+    return importlib.util.find_spec("core.memory.recall") is not None
+
+
+def enrich(memory: Path, progress: Callable[[int, int], None] | None = None) -> Any:
+    """Fill morphemes and vectors for an index the replay built (the engine's backfill)."""
+    from core.memory.recall import enrich_all
+
+    return enrich_all(memory, progress=progress)
+
+
+def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]:
+    """One runner per engine path over `memory`, and a function that closes them."""
+    from core.memory.index import MemoryIndex
+    from core.memory.recall import Recaller
+
+    index = MemoryIndex(memory)
+    recaller = Recaller(index)
+
+    def runner(path: str) -> Runner:
+        def run(prompt: str, k: int) -> list[Ref]:
+            return [(h.day, int(h.part), int(h.line))
+                    for h in recaller.recall(prompt, k=k, path=path)]
+        return run
+
+    def close() -> None:
+        recaller.close()
+        index.close()
+
+    return {path: runner(path) for path in ENGINE_PATHS}, close
+
+
+def all_runners(
+    memory: Path, with_engine: bool
+) -> tuple[dict[str, Runner], Callable[[], None]]:
+    """Every path the benchmark compares over one archive, and a closer."""
+    lines = index_lines(memory)
+    legacy = LegacyRecall(memory / DB_NAME)
+    runners: dict[str, Runner] = {"today": legacy.recall}
+    closers: list[Callable[[], None]] = [legacy.close]
+    if with_engine:
+        engine, close = engine_runners(memory)
+        runners.update(engine)
+        closers.append(close)
+    runners["bm25s"] = Bm25Peer(lines, stem=False).recall
+    runners["bm25s+stem"] = Bm25Peer(lines, stem=True).recall
+
+    def close_all() -> None:
+        for close in closers:
+            close()
+
+    return runners, close_all

@@ -1,0 +1,141 @@
+"""The recall benchmark's logic: metrics, set construction, line mapping, today's path.
+
+The catalogues here are tiny .mo files written by the test, holding real translations
+from Debian's Korean catalogues (Linux-PAM, libc, shadow, coreutils).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from benchmarks.legacy_recall import LegacyRecall
+from benchmarks.recall_archive import PART_LINES, Turn, write_archive
+from benchmarks.recall_report import PathResult, first_rank, summarise, union_recall
+from benchmarks.recall_sets import build_korean_sets, normalise, paraphrase_pairs
+from core.memory.index import DB_NAME
+from core.memory.replay import replay_archive
+
+CATALOGUES = {
+    "Linux-PAM": {
+        "Permission denied": "권한 부여 거부",
+        "You have new mail.": "새로운 메일이 있습니다.",
+        "Authentication failure": "인증 실패",
+    },
+    "shadow": {
+        "You have new mail.": "새 메일이 도착하였습니다.",
+        "Authentication failure": "인증 실패.",
+        "Bad system call": "잘못된 시스템 콜",
+    },
+    "libc": {
+        "Permission denied": "허가 거부",
+        "Bad system call": "시스템 콜이 잘못됨",
+        "No such file or directory": "그런 파일이나 디렉터리가 없습니다",
+    },
+}
+
+
+def write_mo(path: Path, messages: dict[str, str]) -> None:
+    """A GNU .mo file (little endian, no hash table) holding `messages`."""
+    items = sorted({"": "Content-Type: text/plain; charset=UTF-8\n", **messages}.items())
+    ids = [k.encode() for k, _ in items]
+    strs = [v.encode() for _, v in items]
+    n = len(items)
+    head = 7 * 4
+    data_start = head + 16 * n
+    blob = b""
+    id_table, str_table = [], []
+    for raw in ids:
+        id_table.append((len(raw), data_start + len(blob)))
+        blob += raw + b"\0"
+    for raw in strs:
+        str_table.append((len(raw), data_start + len(blob)))
+        blob += raw + b"\0"
+    out = struct.pack("<7I", 0x950412DE, 0, n, head, head + 8 * n, 0, 0)
+    out += b"".join(struct.pack("<2I", *e) for e in id_table + str_table)
+    path.write_bytes(out + blob)
+
+
+def locale(tmp_path: Path) -> Path:
+    folder = tmp_path / "locale"
+    folder.mkdir()
+    for name, messages in CATALOGUES.items():
+        write_mo(folder / f"{name}.mo", messages)
+    return folder
+
+
+def test_metrics_count_any_relevant_line_at_its_rank() -> None:
+    a, b, c = ("day0001", 1, 2), ("day0001", 1, 4), ("day0002", 3, 9)
+    assert first_rank([c, b, a], {a, b}) == 2
+    assert first_rank([c], {a}) is None
+    figures = summarise([1, 6, None, 11])
+    assert figures == {"recall@5": 0.25, "recall@10": 0.5, "mrr@10": (1 + 1 / 6) / 4}
+    one, two = PathResult(ranks=[1, None, None]), PathResult(ranks=[None, 3, 12])
+    assert union_recall({"x": one, "y": two}, ("x", "y")) == 2 / 3
+
+
+def test_normalise_drops_format_directives_mnemonics_and_punctuation() -> None:
+    assert normalise("%s: 명령어를 찾을 수 없음\n") == normalise("명령어를  찾을 수 없음.")
+    assert normalise("파일(_F)") == "파일"
+    assert normalise("%1$s %-10.3lu {name}") == ""
+
+
+def test_pairs_keep_only_different_translations_of_one_message(tmp_path: Path) -> None:
+    from benchmarks.recall_sets import read_catalogues
+
+    by_english, names = read_catalogues(locale(tmp_path))
+    assert names == ["Linux-PAM", "libc", "shadow"]
+    pairs = {english: (query, others) for english, query, others in paraphrase_pairs(by_english)}
+    # "인증 실패" vs "인증 실패.": the same after normalisation; single-catalogue messages: no pair
+    assert set(pairs) == {"Permission denied", "You have new mail.", "Bad system call"}
+    assert pairs["Permission denied"] == ("권한 부여 거부", ["허가 거부"])
+
+
+def test_archive_holds_no_query_and_maps_relevant_lines_exactly(tmp_path: Path) -> None:
+    korean, cross = build_korean_sets(tmp_path / "work", 100, 10, locale(tmp_path))
+    files = {p.relative_to(korean.memory): p.read_text() for p in korean.memory.rglob("*.txt")}
+    archive = "\n".join(files.values())
+    assert korean.queries and cross.queries
+    for query in korean.queries:
+        assert query.text not in archive.split("\n")
+        for day, part, line in query.relevant:
+            text = (korean.memory / day / f"part{part}.txt").read_text().split("\n")[line - 1]
+            assert text in {"허가 거부", "새 메일이 도착하였습니다.", "새로운 메일이 있습니다.",
+                            "시스템 콜이 잘못됨", "잘못된 시스템 콜", "권한 부여 거부"}
+    assert {q.text for q in cross.queries} <= {"No such file or directory", "You have new mail.",
+                                               "Bad system call"}
+
+
+def test_turns_never_split_and_parts_stay_within_the_limit(tmp_path: Path) -> None:
+    turns = [Turn("day0101", "Caroline의 말:" if i % 2 else "Melanie의 말:",
+                  tuple(f"line {i}.{j}" for j in range(1 + i % 7)), i) for i in range(300)]
+    written = write_archive(tmp_path / "memory", turns)
+    for part in (tmp_path / "memory" / "day0101").glob("part*.txt"):
+        lines = part.read_text().split("\n")[:-1]
+        assert len(lines) <= PART_LINES and lines[0].endswith("의 말:")
+    for i in (0, 150, 299):
+        refs = written.refs[i]
+        assert [written.texts[r] for r in refs] == [f"line {i}.{j}" for j in range(1 + i % 7)]
+    first = tmp_path / "memory" / "day0101" / "part1.txt"
+    stamp = first.stat().st_mtime_ns
+    again = write_archive(tmp_path / "memory", turns)
+    assert again.reused and again.refs == written.refs
+    fewer = write_archive(tmp_path / "memory", turns[:100])
+    assert not fewer.reused and first.stat().st_mtime_ns == stamp
+    assert len(list((tmp_path / "memory").rglob("part*.txt"))) == fewer.parts < written.parts
+
+
+def test_todays_path_finds_a_line_through_the_replays_index(tmp_path: Path) -> None:
+    turns = [Turn("day0101", "나의 말:", ("오늘은 서버 배포를 끝냈다",), "a"),
+             Turn("day0101", "ChatGPT의 말:", ("축하해요, 배포 로그를 확인해볼까요?",), "b"),
+             Turn("day0102", "나의 말:", ("내일은 메모리 인덱스를 정리하자",), "c")]
+    written = write_archive(tmp_path / "memory", turns)
+    (tmp_path / "manifest").mkdir()
+    replay_archive(tmp_path / "memory", tmp_path / "manifest")
+    legacy = LegacyRecall(tmp_path / "memory" / DB_NAME)
+    try:
+        hits = legacy.recall("메모리 인덱스는 어떻게 됐지?", 10)
+        assert hits[0] == tuple(written.refs["c"][0])
+        assert legacy.recall("??", 10) == []
+    finally:
+        legacy.close()
