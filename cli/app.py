@@ -105,9 +105,10 @@ def build_app(argv: list[str]) -> typer.Typer:
     app.command()(ask)
     app.command("replay")(replay)
     if not argv[1:2] == ["replay"]:
-        from cli import dashboard, deploy, train
+        from cli import dashboard, deploy, train, tune
 
         deploy.register(app)
         train.register(app)
+        tune.register(app)
         dashboard.register(app)
     return app
