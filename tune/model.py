@@ -30,8 +30,8 @@ class LoRA(nn.Module):
         self.scale = alpha / rank
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x·Aᵀ·Bᵀ·scale."""
-        return F.linear(F.linear(x, self.a), self.b) * self.scale
+        """x·Aᵀ·scale·Bᵀ (the scale applied where the tensor is narrowest)."""
+        return F.linear(F.linear(x, self.a) * self.scale, self.b)
 
 
 class StreamedLinear(torch.autograd.Function):
@@ -98,9 +98,14 @@ class LlamaLoRA(nn.Module):
         self.rank, self.alpha = rank, alpha
 
     def project(self, x: torch.Tensor, layer: int, target: str) -> torch.Tensor:
-        """Base projection plus its adapter."""
-        base = frozen_linear(x, self.weights, f"blk.{layer}.{target}.weight")
-        return base + self.adapters[key(layer, target)](x)
+        """Base projection plus its adapter (one fused multiply-add when the weight is kept)."""
+        name = f"blk.{layer}.{target}.weight"
+        delta = self.adapters[key(layer, target)](x)
+        if not self.weights.resident:
+            return frozen_linear(x, self.weights, name) + delta
+        flat = torch.addmm(delta.reshape(-1, delta.shape[-1]), x.reshape(-1, x.shape[-1]),
+                           self.weights.matrix(name).t())
+        return flat.view(*x.shape[:-1], -1)
 
     def hidden(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, T) ids → (B, T, dim) final normed hidden states."""
