@@ -41,9 +41,7 @@ def copy_gguf(src: Path, dst: Path, convert: Convert | None = None,
         data, kind = np.array(tensor.data), tensor.tensor_type
         if convert is not None:
             data, kind = convert(tensor.name, data, kind)
-        shape = [int(n) for n in reversed(tensor.shape)]
-        writer.add_tensor(tensor.name, data, raw_shape=shape if data.dtype == np.uint8 else None,
-                          raw_dtype=kind)
+        writer.add_tensor(tensor.name, data, raw_dtype=kind)
     _finish(writer)
     return dst
 
@@ -100,8 +98,7 @@ def write_llama_gguf(dst: Path, tokenizer_from: Path, dim: int, layers: int, hea
             continue
         values = (rng.standard_normal(shape, dtype=np.float32) * (0.6 / np.sqrt(shape[1])))
         kind = GGMLQuantizationType.Q8_0 if name == "token_embd.weight" else matrix_type
-        writer.add_tensor(name, quants.quantize(values, kind), raw_shape=list(shape),
-                          raw_dtype=kind)
+        writer.add_tensor(name, quants.quantize(values, kind), raw_dtype=kind)
     _finish(writer)
     return count
 

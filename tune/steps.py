@@ -43,7 +43,7 @@ def evaluate(model: LlamaLoRA, windows: Batch, lengths: np.ndarray,
         part = slice(start, start + EVAL_BATCH)
         ids, targets, mask = tensors((xs[part], ys[part], masks[part]), device)
         total, n = model.loss_sum(ids, targets, mask)
-        nats += float(total)
+        nats += float(total.detach())
         count += n
         nbytes += int(lengths[ys[part][masks[part].astype(bool)]].sum())
     return nats / max(1, count), nats / math.log(2) / max(1, nbytes)
