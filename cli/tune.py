@@ -14,8 +14,16 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.train import TrainProgress, _install_signals, _model_ref, _settings, check_packages, fail
-from cli.train import console, err_console
+from cli.train import (
+    TrainProgress,
+    _install_signals,
+    _model_ref,
+    _settings,
+    check_packages,
+    console,
+    err_console,
+    fail,
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -60,7 +60,7 @@ def read_adapter(path: Path) -> tuple[AdapterInfo, dict[str, tuple[np.ndarray, n
         found = reader.get_field(key)
         return None if found is None else found.contents()
 
-    info = AdapterInfo(str(value("general.architecture")), float(value("adapter.lora.alpha")),
+    info = AdapterInfo(str(value("general.architecture")), float(str(value("adapter.lora.alpha"))),
                        str(value(FINGERPRINT_KEY)), str(value(BASE_FILE_KEY)))
     tensors = {t.name: np.array(t.data) for t in reader.tensors}
     pairs = {name[: -len(".lora_a")]: (tensors[name], tensors[name[:-1] + "b"])

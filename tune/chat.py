@@ -41,7 +41,7 @@ class ChatTokenizer:
 
     def render(self, messages: list[dict[str, Any]]) -> str:
         """The conversation as the template writes it."""
-        return str(self.formatter(messages=messages).prompt)
+        return str(self.formatter(messages=messages).prompt)  # type: ignore[arg-type]
 
     def segments(self, turns: list[tuple[str, str]]) -> list[Segment]:
         """(role, text) turns → template segments; [] when the template rewrote a turn."""
@@ -49,7 +49,8 @@ class ChatTokenizer:
                     if text.strip()]
         if not messages:
             return []
-        text, pos, out = self.render(messages), 0, []
+        text, pos = self.render(messages), 0
+        out: list[Segment] = []
         for message in messages:
             at = text.find(message["content"], pos)
             if at < 0:

@@ -8,6 +8,7 @@ the Hugging Face rotate-half. Base weights are frozen; only the LoRA matrices le
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -148,9 +149,13 @@ class LlamaLoRA(nn.Module):
 
     def pairs(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """{base tensor name: (A, B)} as float32 arrays, what the adapter GGUF stores."""
-        return {tensor_name(k): (m.a.detach().float().cpu().numpy(),
-                                 m.b.detach().float().cpu().numpy())
-                for k, m in self.adapters.items()}
+        return {tensor_name(k): (self.lora(k).a.detach().float().cpu().numpy(),
+                                 self.lora(k).b.detach().float().cpu().numpy())
+                for k in self.adapters}
+
+    def lora(self, module_key: str) -> LoRA:
+        """One adapter by its key."""
+        return cast(LoRA, self.adapters[module_key])
 
     def loss_sum(self, ids: torch.Tensor, targets: torch.Tensor,
                  mask: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -162,7 +167,7 @@ class LlamaLoRA(nn.Module):
         picked = mask.bool()
         count = int(picked.sum())
         if count == 0:
-            return self.adapters[key(0, "attn_q")].a.sum() * 0.0, 0
+            return self.lora(key(0, "attn_q")).a.sum() * 0.0, 0
         h = self.hidden(ids)[picked]
         logits = self.head(h)
         return F.cross_entropy(logits.float(), targets[picked], reduction="sum"), count
