@@ -54,6 +54,8 @@ def tune(
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, max=256, help="Windows per step / 배치 크기")] = 4,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate / 학습률")] = 1e-3,
+    val_tokens: Annotated[int, typer.Option(
+        "--val-tokens", min=16, help="Held-out tokens scored at each log / 검증 토큰 수")] = 2048,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue from the run folder's checkpoint / 체크포인트에서 이어서",
     )] = False,
@@ -78,7 +80,7 @@ def tune(
     from tune.config import TuneConfig
 
     config = TuneConfig(circuit=circuit, rank=rank, alpha=alpha, ram_gb=ram_gb, context=context,
-                        batch_size=batch_size, lr=lr, steps=steps,
+                        batch_size=batch_size, lr=lr, steps=steps, val_tokens=val_tokens,
                         minutes=None if steps else (minutes or 10.0),
                         checkpoint_every_s=checkpoint_minutes * 60, resume=resume,
                         threads=threads)

@@ -62,6 +62,8 @@ class Run:
     stop: threading.Event
     lengths: np.ndarray
     losses: list[float] = field(default_factory=list)
+    step_dequant_s: float = 0.0  # unpacking time inside training steps (this session)
+    step_s: float = 0.0
 
     @property
     def device(self) -> torch.device:
@@ -186,7 +188,10 @@ def _step(run: Run, stream: MaskedStream) -> None:
     for group in run.optimizer.param_groups:
         group["lr"] = lr
     batch = stream.batch(run.rng, run.config.batch_size)
+    unpacked, began = run.weights.dequant_s, time.perf_counter()
     loss = train_step(run.model, run.optimizer, batch, run.device, run.config.grad_clip)
+    run.step_s += time.perf_counter() - began
+    run.step_dequant_s += run.weights.dequant_s - unpacked
     run.state.step += 1
     run.state.tokens_seen += int(batch[0].size)
     run.losses.append(loss)
@@ -213,7 +218,7 @@ def _log(run: Run, val: tuple[np.ndarray, np.ndarray, np.ndarray], tokens_per_s:
                                 progress_of(run.config, run.state)),
             "tokens_per_s": round(tokens_per_s, 1), "progress": round(doc["progress"], 4),
             "eta_s": None if doc["eta_s"] is None else round(doc["eta_s"], 1),
-            "dequant_s": round(run.weights.dequant_s, 3)}
+            "dequant_share": round(run.step_dequant_s / max(1e-9, run.step_s), 4)}
     run.losses.clear()
     metrics.append(run.out_dir / "metrics.jsonl", line)
     run.on_event("log", line)
@@ -248,6 +253,7 @@ def _summary(run: Run, stopped: str, adapter: Path) -> dict[str, Any]:
         "val_bpb": last.get("val_bpb"), "best_val_loss": run.state.best_val_loss,
         "tokens_per_s": last.get("tokens_per_s"), "device": run.device.type,
         "resident": run.weights.resident, "dequant_s": round(run.weights.dequant_s, 3),
+        "step_dequant_share": round(run.step_dequant_s / max(1e-9, run.step_s), 4),
         "trainable_parameters": _trainable(run.model), "shape": run.weights.shape.as_dict(),
         "context": run.config.context, "batch_size": run.config.batch_size,
         "data": asdict(run.info), "torch": torch.__version__,

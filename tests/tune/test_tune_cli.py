@@ -60,6 +60,33 @@ def test_a_run_writes_an_adapter_llama_cpp_loads(models: Path, tmp_path: Path) -
                   lora_path=str(run / "self-lora.gguf"))
     assert llama.create_completion("hi", max_tokens=2)["choices"]
     llama.close()
+    _the_dashboard_follows(run, lines)
+
+
+def _the_dashboard_follows(run: Path, lines: list[dict[str, object]]) -> None:
+    """The Training tab's poller reads the tuning run as it reads a training run."""
+    import queue
+
+    from dashboard.pollers import FilePoller
+    from dashboard.training import RunData, progress_and_eta
+
+    out: queue.Queue[tuple[str, object]] = queue.Queue()
+    FilePoller(run, None, out).poll()
+    got = dict(out.get_nowait() for _ in range(out.qsize()))
+    data = RunData()
+    assert data.add(got["run"]["records"]) == len(lines)  # type: ignore[index]
+    assert data.val_loss and progress_and_eta(data.last, None) == (1.0, 0.0)
+    assert got["summary"]["adapter"] == "self-lora.gguf"  # type: ignore[index]
+
+
+def test_the_dashboard_starts_a_tuning_run_in_the_folder_it_follows() -> None:
+    from dashboard.training import train_command
+
+    cmd = train_command(Path("models/lora/self"), 3, "lora", ["--steps", "2"])
+    assert cmd[1:] == ["-m", "cli", "tune", "--circuit", "self", "--out", "models/lora",
+                       "--minutes", "3", "--steps", "2"]
+    with pytest.raises(ValueError, match="named after its circuit"):
+        train_command(Path("models/origin"), 3, "lora")
 
 
 def test_resume_after_kill_9_continues_from_the_last_checkpoint(
