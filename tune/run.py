@@ -39,6 +39,7 @@ from tune.steps import evaluate, train_step
 from tune.weights import GGUFWeights, open_weights
 
 Event = Callable[[str, dict[str, Any]], None]
+MICRO_TOKENS = 256  # positions per forward/backward of a resident model (activation memory)
 
 
 def _ignore(kind: str, doc: dict[str, Any]) -> None:
@@ -189,7 +190,8 @@ def _step(run: Run, stream: MaskedStream) -> None:
         group["lr"] = lr
     batch = stream.batch(run.rng, run.config.batch_size)
     unpacked, began = run.weights.dequant_s, time.perf_counter()
-    loss = train_step(run.model, run.optimizer, batch, run.device, run.config.grad_clip)
+    micro = MICRO_TOKENS if run.weights.resident else None  # streamed: unpack once a step
+    loss = train_step(run.model, run.optimizer, batch, run.device, run.config.grad_clip, micro)
     run.step_s += time.perf_counter() - began
     run.step_dequant_s += run.weights.dequant_s - unpacked
     run.state.step += 1

@@ -20,17 +20,28 @@ def tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 
 def train_step(model: LlamaLoRA, optimizer: AdamW, batch: Batch, device: torch.device,
-               grad_clip: float) -> float:
-    """One step on (ids, targets, mask); the mean loss over the targets (nats)."""
-    ids, targets, mask = tensors(batch, device)
-    total, count = model.loss_sum(ids, targets, mask)
-    loss = total / max(1, count)
-    loss.backward()
+               grad_clip: float, micro_tokens: int | None = None) -> float:
+    """One step on (ids, targets, mask); the mean loss over the targets (nats).
+
+    The batch goes through in micro-batches of about micro_tokens positions whose gradients
+    add up to the whole batch's: activations are held for one micro-batch at a time.
+    """
+    xs, ys, masks = batch
+    total = max(1, int(masks.sum()))
+    rows = max(1, (micro_tokens or xs.size) // xs.shape[1])
+    nats = 0.0
+    for start in range(0, len(xs), rows):
+        part = slice(start, start + rows)
+        ids, targets, mask = tensors((xs[part], ys[part], masks[part]), device)
+        summed, count = model.loss_sum(ids, targets, mask)
+        if count:
+            (summed / total).backward()
+            nats += float(summed.detach())
     params = [p for group in optimizer.param_groups for p in group["params"]]
     torch.nn.utils.clip_grad_norm_(params, grad_clip)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(loss.detach())
+    return nats / total
 
 
 @torch.no_grad()

@@ -76,3 +76,26 @@ def test_a_corrupt_file_is_refused(demo_model: Path, tmp_path: Path) -> None:
     with pytest.raises(TuneError) as caught:
         open_weights(path, torch.device("cpu"), 4.0)
     assert "not a readable GGUF" in caught.value.message
+
+
+def test_micro_batches_give_the_whole_batch_update(tiny_model: Path) -> None:
+    """Activations for one micro-batch at a time; the same step as the batch in one piece."""
+    from origin_model.optim import AdamW
+    from tune.steps import train_step
+
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 1000, (4, 17))
+    batch = (ids[:, :-1], ids[:, 1:], (rng.random((4, 16)) < 0.6).astype(np.uint8))
+    after = []
+    for micro in (None, 16):
+        torch.manual_seed(0)
+        model = LlamaLoRA(open_weights(tiny_model, torch.device("cpu"), 4.0), rank=4, alpha=8)
+        for adapter in model.adapters.values():
+            torch.nn.init.normal_(adapter.b, std=0.05)
+        optimizer = AdamW([{"params": list(model.adapters.parameters()), "weight_decay": 0.0}],
+                          lr=1e-2)
+        loss = train_step(model, optimizer, batch, torch.device("cpu"), 1.0, micro)
+        after.append((loss, [p.detach().clone() for p in model.adapters.parameters()]))
+    assert abs(after[0][0] - after[1][0]) < 1e-5
+    for a, b in zip(after[0][1], after[1][1], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
