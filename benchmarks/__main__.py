@@ -11,6 +11,7 @@ BENCHMARKS = (
     "benchmarks.bench_warm",
     "benchmarks.bench_replay",
     "benchmarks.bench_train",
+    "benchmarks.bench_tune",
 )
 
 if __name__ == "__main__":
