@@ -50,7 +50,7 @@ def tune(
         "--ram-gb", min=0.5, help="RAM budget: above it weights stay quantized / 메모리 예산(GB)",
     )] = 4.0,
     context: Annotated[int, typer.Option(
-        "--context", min=16, max=8192, help="Tokens per window / 창 길이")] = 256,
+        "--context", min=16, max=8192, help="Tokens per window / 창 길이")] = 128,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, max=256, help="Windows per step / 배치 크기")] = 4,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate / 학습률")] = 1e-3,

@@ -15,7 +15,7 @@ class TuneConfig(TrainConfig):
     rank: int = 16
     alpha: float = 32.0
     ram_gb: float = 4.0
-    context: int = 256
+    context: int = 128
     batch_size: int = 4
     lr: float = 1e-3
     warmup_steps: int = 20
