@@ -25,6 +25,8 @@ from cli.train import (
     fail,
 )
 
+TUNE_PACKAGES = ("numpy", "gguf", "torch", "llama_cpp")
+
 
 def register(app: typer.Typer) -> None:
     """Add the `tune` command to the app."""
@@ -76,7 +78,7 @@ def tune(
         raise fail("Give --minutes or --steps, not both.",
                    "--minutes와 --steps 중 하나만 지정하세요.")
     settings = _settings()
-    check_packages()
+    check_packages("tune", TUNE_PACKAGES)
     from tune.config import TuneConfig
 
     config = TuneConfig(circuit=circuit, rank=rank, alpha=alpha, ram_gb=ram_gb, context=context,
