@@ -6,6 +6,8 @@ quantized in the mapping and is unpacked each time a layer runs, forward and bac
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -108,10 +110,17 @@ class GGUFWeights:
         return "token_embd.weight" if self.shape.tied else "output.weight"
 
     def load_all(self) -> None:
-        """Unpack every matrix now (a resident run pays the dequantization once)."""
+        """Unpack every matrix now (a resident run pays the dequantization once).
+
+        The file's pages read for it are then dropped from memory (they are clean, and come
+        back from the file for the few vectors still read from it).
+        """
         for name, tensor in self.tensors.items():
             if len(tensor.shape) == 2 and tensor.shape[1] > 1:
                 self.matrix(name)
+        mapping = getattr(self.reader.data, "_mmap", None)
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            mapping.madvise(mmap.MADV_DONTNEED)  # type: ignore[union-attr]
 
 
 def read_gguf(path: Path) -> GGUFReader:
