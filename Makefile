@@ -1,5 +1,5 @@
 # The README's two commands: `make run` and `make test`; `make train` for the origin's model.
-.PHONY: run test setup setup-dev setup-train train dashboard lint bench
+.PHONY: run test setup setup-dev setup-train train tune dashboard lint bench
 
 run: setup
 	.venv/bin/echo-brain serve
@@ -15,6 +15,9 @@ setup-train:
 
 train: setup-train
 	.venv/bin/echo-brain train --memory-dir ./memory
+
+tune: setup-train
+	.venv/bin/echo-brain tune --circuit self --memory-dir ./memory
 
 dashboard:
 	bash scripts/setup.sh --dashboard

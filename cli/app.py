@@ -97,10 +97,11 @@ def build_app(argv: list[str]) -> typer.Typer:
     app.command()(ask)
     app.command("replay")(replay)
     if not argv[1:2] == ["replay"]:
-        from cli import dashboard, deploy, recall, train
+        from cli import dashboard, deploy, recall, train, tune
 
         recall.register(app)
         deploy.register(app)
         train.register(app)
+        tune.register(app)
         dashboard.register(app)
     return app

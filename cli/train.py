@@ -35,16 +35,16 @@ def fail(message: str, message_ko: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def check_packages() -> None:
+def check_packages(command: str = "train", packages: tuple[str, ...] = TRAIN_PACKAGES) -> None:
     """Import what training needs; exit 2 with the install command when something is missing."""
-    for name in TRAIN_PACKAGES:
+    for name in packages:
         try:
             importlib.import_module(name)
         except ImportError as exc:
             raise fail(
-                f"`echo-brain train` needs {name}, which is not installed ({exc}). Install the "
+                f"`echo-brain {command}` needs {name}, which is not installed ({exc}). Install the "
                 f"training packages (CPU torch on a machine without a GPU) with: {INSTALL}",
-                f"`echo-brain train`에는 {name} 패키지가 필요한데 설치되어 있지 않습니다. "
+                f"`echo-brain {command}`에는 {name} 패키지가 필요한데 설치되어 있지 않습니다. "
                 f"학습용 패키지(GPU가 없으면 CPU용 torch)를 설치하세요: {INSTALL}",
             ) from None
 

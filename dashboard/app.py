@@ -143,7 +143,11 @@ class Dashboard:
     def _start_training(self, minutes: float, size: str) -> None:
         if self.child is not None and self.child.running:
             return
-        cmd = train_command(self.run_dir, minutes, size, self.train_extra)
+        try:
+            cmd = train_command(self.run_dir, minutes, size, self.train_extra)
+        except ValueError as exc:
+            self.training_tab.set_running(False, str(exc))
+            return
         self.child = TrainingChild(cmd, lambda line: self.queue.put(("train_line", line)))
         self.training_tab.set_running(True, f"학습 중 · training (pid {self.child.proc.pid})")
 

@@ -128,6 +128,8 @@ class FilePoller(Poller):
 
     def _poll_summary(self) -> None:
         path = self.run_dir / "train.json"
+        if not path.exists():  # a tuning run's folder
+            path = self.run_dir / "tune.json"
         try:
             mtime = path.stat().st_mtime
         except OSError:

@@ -11,7 +11,7 @@ from typing import Any
 
 from dashboard.charts import Chart
 from dashboard.series import ema
-from dashboard.training import SIZES, RunData, format_eta, progress_and_eta
+from dashboard.training import KINDS, SIZES, RunData, format_eta, progress_and_eta
 
 
 class TrainingTab(ttk.Frame):
@@ -56,7 +56,7 @@ class TrainingTab(ttk.Frame):
         ttk.Label(row, text="분 · minutes").pack(side=tk.LEFT)
         ttk.Spinbox(row, from_=1, to=600, textvariable=self.minutes_var, width=5).pack(side=tk.LEFT)
         ttk.Label(row, text="  크기 · size").pack(side=tk.LEFT)
-        ttk.Combobox(row, values=SIZES, textvariable=self.size_var, width=7, state="readonly").pack(
+        ttk.Combobox(row, values=KINDS, textvariable=self.size_var, width=7, state="readonly").pack(
             side=tk.LEFT
         )
         self.start_button = ttk.Button(
@@ -140,9 +140,10 @@ class TrainingTab(ttk.Frame):
         self.facts.configure(text="   ".join(parts))
 
     def show_summary(self, doc: dict[str, Any]) -> None:
-        """train.json, the run's summary."""
+        """train.json (or a tuning run's tune.json), the run's summary."""
         text = json.dumps(doc, ensure_ascii=False)
-        self.summary.configure(text=f"요약 · train.json: {text[:400]}")
+        name = "tune.json" if "adapter" in doc else "train.json"
+        self.summary.configure(text=f"요약 · {name}: {text[:400]}")
 
     def set_running(self, running: bool, note: str = "") -> None:
         """Enable the buttons that fit whether a child runs."""

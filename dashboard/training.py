@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 SIZES = ("nano", "small")
+LORA = "lora"  # `echo-brain tune` of the circuit the followed folder is named after
+KINDS = (*SIZES, LORA)
+CIRCUITS = ("self", "emotion", "creation")
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,10 +86,19 @@ def format_eta(seconds: float | None) -> str:
 def train_command(
     out: Path, minutes: float, size: str, extra: list[str] | None = None
 ) -> list[str]:
-    """`python -m cli train --out DIR --minutes M --size S` with this interpreter."""
+    """`python -m cli train --out DIR --minutes M --size S` with this interpreter.
+
+    size "lora" tunes instead: the folder must be a tune run folder, <adapters>/<circuit>.
+    """
+    minutes_text = f"{minutes:g}"
+    if size == LORA:
+        if out.name not in CIRCUITS:
+            raise ValueError(f"a LoRA run folder is named after its circuit ({', '.join(CIRCUITS)}"
+                             "), e.g. --run models/lora/self / LoRA 실행 폴더 이름은 회로 이름")
+        return [sys.executable, "-m", "cli", "tune", "--circuit", out.name, "--out",
+                str(out.parent), "--minutes", minutes_text, *(extra or [])]
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}")
-    minutes_text = f"{minutes:g}"
     cmd = [sys.executable, "-m", "cli", "train", "--out", str(out), "--minutes", minutes_text]
     return cmd + ["--size", size] + list(extra or [])
 
