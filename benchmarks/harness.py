@@ -79,7 +79,7 @@ def server_env(cwd: Path, **env: str) -> dict[str, str]:
 def run_server(
     cwd: Path, *, workers: int = 1, start_timeout: float = 30.0, **env: str
 ) -> Iterator[Server]:
-    """Run `python -m cli serve` in `cwd` until HEAD / answers; stop it afterwards."""
+    """Run `python -m cli serve` in `cwd` until the app answers /ready; stop it afterwards."""
     cwd.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = cwd / f"server-{port}.log"
@@ -105,10 +105,12 @@ def run_server(
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"server exited with {proc.returncode}:\n{server.log()}")
-            try:
-                if httpx.head(server.url + "/", timeout=1).status_code == 200:
+            try:  # the port answers at once (api.early); wait for the app itself
+                if httpx.head(server.url + "/", timeout=1).status_code == 200 and not (
+                    httpx.get(server.url + "/ready", timeout=2).json().get("booting")
+                ):
                     break
-            except httpx.TransportError:
+            except (httpx.TransportError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError(f"server did not answer in {start_timeout} s:\n{server.log()}")
