@@ -79,8 +79,8 @@ def main() -> None:
     verdict = "met" if med_head <= 1.0 else "NOT met"
     body = f"""
 Command: `.venv/bin/python -m benchmarks.bench_head --runs {args.runs}`
-Machine: {machine()}; load average {load:.1f} at the start (the 2 cores were shared with
-other sessions' builds, tests and benchmarks).
+Machine: {machine()}; load average {load:.1f} at the start (above about 2, other work shared
+the 2 cores and the figures are noisy).
 
 | figure | value | goal |
 |---|---|---|

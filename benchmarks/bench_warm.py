@@ -161,8 +161,8 @@ def restarts(env: dict[str, str], parts: int, warm_runs: int) -> None:
         "Instant restarts: prefix states on disk / 즉시 재시작: 디스크의 접두부 상태",
         f"""
 Command: `.venv/bin/python -m benchmarks.bench_warm --only restarts --restart-parts {parts}`
-Machine: {machine()}; load average {load:.1f} at the start (the 2 cores were shared with
-other sessions' builds and tests, so every figure is noisy; ratios within a run hold best).
+Machine: {machine()}; load average {load:.1f} at the start (above about 2, other work shared the 2
+cores: every figure is noisy; ratios within a run hold best).
 Setup: SmolLM2-135M-Instruct Q4_1 in all three circuits (each in its worker process), the
 shipped manifests, a {parts}-part archive indexed beforehand (`echo-brain replay`), n_ctx
 {N_CTX}, `ECHO_MAX_TOKENS={MAX_TOKENS}`, greedy; the cache in a fresh `ECHO_CACHE_DIR`.
