@@ -33,11 +33,17 @@ class Poller(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        """Poll until `stop()`."""
-        while not self.stopping.is_set():
-            started = time.monotonic()
-            self.poll()
-            self.stopping.wait(max(0.05, self.interval - (time.monotonic() - started)))
+        """Poll until `stop()`, then release what the thread holds (on this thread)."""
+        try:
+            while not self.stopping.is_set():
+                started = time.monotonic()
+                self.poll()
+                self.stopping.wait(max(0.05, self.interval - (time.monotonic() - started)))
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """What the thread closes when it ends (overridden)."""
 
     def poll(self) -> None:
         """One round of work (overridden)."""
@@ -89,12 +95,18 @@ class ServerPoller(Poller):
             self._auth_ok = self.client.get("/v1/models").status_code != 401
         return self._auth_ok
 
-    def stop(self) -> None:
-        """Stop polling and close the connection pool."""
-        super().stop()
-        if self.ident is not None:
-            self.join(timeout=10)
+    def release(self) -> None:
+        """Close the connection pool, from the polling thread itself: a request still in
+        flight when `stop()` gives up waiting must never meet a closed client."""
         self.client.close()
+
+    def stop(self) -> None:
+        """Stop polling; the thread closes its connection pool as it ends."""
+        super().stop()
+        if self.ident is None:  # never started: nobody else will close it
+            self.client.close()
+        else:
+            self.join(timeout=10)
 
 
 class FilePoller(Poller):

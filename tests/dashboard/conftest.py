@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -23,6 +24,19 @@ def _free_display() -> int:
         if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
             return n
     raise AssertionError("no free X display number in :90-:199")
+
+
+@pytest.fixture(autouse=True)
+def tk_garbage_on_the_main_thread() -> Iterator[None]:
+    """Collect each test's Tk objects here, on the main thread.
+
+    Widgets and their variables sit in reference cycles; left to the garbage collector,
+    they may be freed on whichever thread triggers it next (a poller of a later window),
+    and tkinter raises "main thread is not in main loop" from their `__del__`.
+    """
+    gc.collect()
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
