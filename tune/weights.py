@@ -7,6 +7,7 @@ quantized in the mapping and is unpacked each time a layer runs, forward and bac
 from __future__ import annotations
 
 import contextlib
+import gc
 import mmap
 import time
 from dataclasses import asdict, dataclass
@@ -61,12 +62,13 @@ class GGUFWeights:
         self.path, self.reader, self.shape = path, reader, shape
         self.device, self.resident = device, resident
         self.tensors = {t.name: t for t in reader.tensors}
+        self.names = frozenset(self.tensors)
         self.dequant_s = 0.0
         self._cache: dict[str, torch.Tensor] = {}
 
     def has(self, name: str) -> bool:
         """Whether the file holds a tensor of this name."""
-        return name in self.tensors
+        return name in self.names
 
     def matrix(self, name: str) -> torch.Tensor:
         """The (out, in) float32 weight: cached when resident, freshly unpacked otherwise."""
@@ -118,9 +120,16 @@ class GGUFWeights:
         for name, tensor in self.tensors.items():
             if len(tensor.shape) == 2 and tensor.shape[1] > 1:
                 self.matrix(name)
+            else:
+                self.vector(name)
         mapping = getattr(self.reader.data, "_mmap", None)
         with contextlib.suppress(AttributeError, OSError, ValueError):
             mapping.madvise(mmap.MADV_DONTNEED)  # type: ignore[union-attr]
+        # Everything is unpacked: the reader's parsed metadata (the tokenizer's vocabulary and
+        # merges as ~100k small numpy arrays, about 150 MB for the demo model) goes too.
+        self.tensors = {}
+        del self.reader
+        gc.collect()
 
 
 def read_gguf(path: Path) -> GGUFReader:
