@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import DEMO_MODEL, REPO, machine, write_section
+from benchmarks.common import DEMO_MODEL, REPO, load_note, machine, write_section
 
 TOKENS = 64
 PROMPT = "Once upon a time, a lighthouse keeper"
@@ -81,7 +81,7 @@ def main() -> None:
         size_mb = adapter.stat().st_size / 1e6
         load_before = os.getloadavg()[0]
         rounds = {case: [_in_child(case, str(adapter)) for _ in range(3)] for case in CASES}
-        load = max(load_before, os.getloadavg()[0])
+        load = load_before
     rows = []
     for case, results in rounds.items():
         median = {k: sorted(r[k] for r in results)[1] for k in results[0]}
@@ -89,8 +89,8 @@ def main() -> None:
                     f"{median['RssFile']:.0f} | {median['tokens_per_s']:.1f} |")
         print(case, {k: round(v, 2) for k, v in median.items()}, flush=True)
     body = (
-        f"Machine: {machine()}, shared with other jobs (load average up to {load:.0f}): the "
-        "memory columns are reliable; load and decode times are noisy, compare rows only. "
+        f"Machine: {machine()}; {load_note(load)}. The memory columns do not depend on the "
+        "load; load and decode times do, compare rows only. "
         f"Command: `python -m benchmarks.bench_lora_serve`. Demo model "
         f"{DEMO_MODEL.name}; adapter rank 16 on q, k, v, o, gate, up, down of all 30 layers "
         f"({size_mb:.1f} MB, f32); n_ctx 512, 2 threads, {TOKENS} greedy tokens; median of 3 "

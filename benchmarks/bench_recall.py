@@ -15,11 +15,12 @@ the same sets reuses the archive, its index and its vectors.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, machine, write_section
+from benchmarks.common import REPO, load_note, machine, write_section
 from benchmarks.recall_locomo import SHA256, SOURCE, build_locomo_set, load_locomo, locomo_path
 from benchmarks.recall_paths import all_runners, engine_available, enrich
 from benchmarks.recall_report import (
@@ -34,6 +35,7 @@ from benchmarks.recall_report import (
 )
 from benchmarks.recall_sets import DEBIAN_EXTRAS, RecallSet, build_korean_sets
 
+LOAD_START = os.getloadavg()[0]  # when the module is imported: the run's start
 TITLE = "Memory recall / 기억 회상"
 WORK = REPO / "benchmarks" / "_work" / "recall"
 FULL = {"ko_messages": 3_000, "queries": 300, "first": 1, "last": 10}
@@ -119,8 +121,7 @@ def run(work: Path, sizes: dict[str, int], only: list[str] | None = None) -> dic
 
 def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
     """The markdown of one run: machine, sets, a table per set, goals, misses."""
-    parts = [f"Machine: {machine()}. Command: `{command}`. The machine's 2 cores were shared "
-             "with other work during the run: timings are indicative.",
+    parts = [f"Machine: {machine()}; {load_note(LOAD_START)}. Command: `{command}`.",
              "A query counts as found at rank r when any of its relevant lines is the r-th "
              "line returned (LoCoMo: any evidence line).",
              f"LoCoMo: {SOURCE}. Korean catalogues: Debian 12 base plus `{DEBIAN_EXTRAS}`.",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import statistics
 import time
@@ -29,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.bench_recall import WORK
-from benchmarks.common import machine, write_section
+from benchmarks.common import load_note, machine, write_section
 from benchmarks.gen_archive import generate
 from benchmarks.recall_locomo import load_locomo, locomo_path
 from benchmarks.recall_sets import read_catalogues
 
+LOAD_START = os.getloadavg()[0]  # when the module is imported: the run's start
 TITLE = "Memory recall at scale / 대규모 기억 회상"
 DIM = 384
 
@@ -212,8 +214,7 @@ def report(info: dict[str, Any], lat: dict[str, Any], thr: dict[str, Any],
     rows += [f"| {path} | {v['p50_ms']} | {v['p95_ms']} |" for path, v in lat.items()]
     fused = lat["fused"]
     parts = [
-        f"Machine: {machine()}. Command: `{command}`. The machine's 2 cores were shared with "
-        "other work during the run (load average well above 2): timings are indicative.",
+        f"Machine: {machine()}; {load_note(LOAD_START)}. Command: `{command}`.",
         f"Archive: benchmarks/gen_archive.py, {info['parts']} parts, {info['lines']} clean "
         f"lines ({info['raw_lines']} raw); morphemes (Kiwi) and stand-in vectors written by "
         f"the engine's job in {info['enrich_standin_s']} s"
@@ -221,7 +222,7 @@ def report(info: dict[str, Any], lat: dict[str, Any], thr: dict[str, Any],
            else "") + ". Line vectors are stand-ins (hash-seeded unit vectors; latency "
         "only), prompt vectors real e5."
         + (f" Measured with stand-in vectors for {info['vectors']} of the {info['lines']} lines "
-           "(no time to write them all on the shared machine); morphemes for every line."
+           "(the run was told to stop there); morphemes for every line."
            if "vectors" in info else ""),
         "\n".join(rows),
         f"Goal: fused p50 ≤ 30 ms and p95 ≤ 100 ms: p50 {fused['p50_ms']} ms "

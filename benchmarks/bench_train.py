@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, machine, write_section
+from benchmarks.common import REPO, load_note, machine, write_section
 
 LOCALE = Path("/usr/share/locale/ko/LC_MESSAGES")
 SEEDS = (REPO.parent / "shared" / "seeds", Path("/work/shared/seeds"))
@@ -163,9 +163,8 @@ def report(q: dict[str, dict[str, Any]], s: dict[str, Any], r: dict[str, Any] | 
     """The BENCHMARKS.md section."""
     summary, corpus = q["default"]["summary"], q["default"]["corpus"]
     return f"""
-Machine: {machine()}; load average {load:.1f} at the start: the 2 cores were shared with
-other sessions' builds and tests the whole time, so absolute figures are low and noisy; the
-two quality runs ran at the same time and the speed steps took turns, so their ratios hold.
+Machine: {machine()}; {load_note(load)}. The two quality runs ran at the same time (one
+thread each) and the speed steps took turns, so their ratios hold whatever the load.
 Command: `{command}`.
 
 {table(q, s, r, minutes)}

@@ -31,6 +31,15 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, {mem} RAM, Python {platform.python_version()}"
 
 
+def load_note(start: float) -> str:
+    """The load average measured at a run's start and now, and what it means for timings."""
+    end = os.getloadavg()[0]
+    busy = max(start, end) > (os.cpu_count() or 1) + 0.5
+    return (f"load average {start:.1f} at the start and {end:.1f} at the end on "
+            f"{os.cpu_count()} cores" + (": other work shared the cores, timings are indicative"
+                                         if busy else " (a quiet machine)"))
+
+
 @contextmanager
 def server(workdir: Path, **env: str) -> Iterator[str]:
     """A real `echo-brain serve` on loopback (the test suite's harness), ready; yields its URL.
