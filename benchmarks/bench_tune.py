@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_train import write_real_archive
-from benchmarks.common import DEMO_MODEL, REPO, machine, write_section
+from benchmarks.common import DEMO_MODEL, REPO, load_note, machine, write_section
 from benchmarks.tune_bits import held_out_chunks, nano_segments, score
 from benchmarks.tune_plain import speed
 
@@ -134,13 +134,16 @@ def report(q: dict[str, Any], s: dict[str, float], big: dict[str, Any], args: An
     """The BENCHMARKS.md section."""
     demo, corpus = q["tuned"], q["corpus"]
     return f"""
-Machine: {machine()}; load average {args.load_start:.1f} at the start and
-{os.getloadavg()[0]:.1f} at the end on its 2 cores (above 2, other work shared the cores and the
-time-bound figures are lower than the machine alone gives). Command: `python -m
+Machine: {machine()}; {load_note(args.load_start)}. Command: `python -m
 benchmarks.bench_tune --minutes {args.minutes:g} --nano-minutes {args.nano_minutes:g}
 --eval-tokens {args.eval_tokens} --speed-steps {args.speed_steps} --big-steps {args.big_steps}`.
 
 {table(q, s, big)}
+
+요약: 데모 모델을 {args.minutes:g}분 조정하면 보류한 어시스턴트 턴의 바이트당 비트가
+{q['base']['bpb']:.3f} → {q['adapter']['bpb']:.3f} ({1 - q['adapter']['bpb'] / q['base']['bpb']:.0%}
+감소); 최대 RSS는 데모 {demo['peak_rss_mb']:,.0f} MiB, 1.2B 모형 {big['peak_rss_mb']:,.0f} MiB;
+속도는 같은 배치의 일반 PyTorch 루프의 {s['ratio']:.2f}배입니다.
 
 - Quality: `{demo['command']}` made {demo['step']} steps ({demo['tokens_seen']:,} tokens) in
   {args.minutes:g} minutes on the Debian catalogues archive ({corpus['lines']:,} lines,

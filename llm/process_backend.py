@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -57,7 +58,7 @@ class ProcessBackend(Backend):
         self._warmup_s: float | None = None
         self._adapter: dict[str, Any] | None = None
         self._prefix: dict[str, Any] | None = None
-        self._vocab: Any = None
+        self._vocab: Vocab | None = None
 
     @property
     def pid(self) -> int | None:
@@ -99,7 +100,7 @@ class ProcessBackend(Backend):
         self._conn = Connection(os.dup(ours.fileno()))
         ours.close()
         self._send(("load", self.config))
-        self._vocab = _load_vocab(self.config.model_path)  # while the worker loads
+        self._vocab = shared_vocab(self.config.model_path)  # while the worker loads
         try:
             kind, payload = self._receive(deadline=None)
         except BaseException:
@@ -110,7 +111,6 @@ class ProcessBackend(Backend):
             raise BackendError(str(payload))
         self._warmup_s = payload.get("warmup_s")
         self._adapter = payload.get("adapter")
-        self._vocab = _load_vocab(self.config.model_path)
         self._prefix = payload.get("prefix")
 
     def exit_reason(self) -> str | None:
@@ -126,7 +126,7 @@ class ProcessBackend(Backend):
         """Exact token count with the model's own vocabulary (loaded here, weights not)."""
         if self._vocab is None:
             return None
-        return len(self._vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return self._vocab.count(text)
 
     def stream(self, gen: Generation) -> Iterator[str]:
         """Send the request; yield the worker's chunks; cancel it at the next token."""
@@ -201,9 +201,7 @@ class ProcessBackend(Backend):
     def close(self) -> None:
         """Ask the worker to stop; terminate, then kill it if it does not."""
         proc, self._proc = self._proc, None
-        vocab, self._vocab = self._vocab, None
-        if vocab is not None:
-            vocab.close()
+        self._vocab = None  # shared with the other circuits on the same file: kept
         if self._conn is not None:
             try:
                 self._conn.send(("stop",))
@@ -228,12 +226,42 @@ class ProcessBackend(Backend):
         return f"llama:{Path(self.config.model_path).name}{lora}"
 
 
-def _load_vocab(path: str) -> Any:
-    """The model's tokenizer alone (`vocab_only`: no weights, no compute); None on failure."""
+class Vocab:
+    """A model's tokenizer alone (`vocab_only`: no weights, no compute), for counting."""
+
+    def __init__(self, llama: Any) -> None:
+        self._llama = llama
+        self._lock = threading.Lock()
+
+    def count(self, text: str) -> int:
+        """Tokens of `text` as the model counts them (no BOS)."""
+        with self._lock:
+            return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+_VOCABS: dict[tuple[str, int, int], Vocab | None] = {}
+_VOCABS_LOCK = threading.Lock()
+
+
+def shared_vocab(path: str) -> Vocab | None:
+    """One tokenizer per model file for the whole server (three circuits on one file load it
+    once, a restarted worker not again); None when it cannot load (counts fall back)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    with _VOCABS_LOCK:
+        if key not in _VOCABS:
+            _VOCABS[key] = _load_vocab(path)
+        return _VOCABS[key]
+
+
+def _load_vocab(path: str) -> Vocab | None:
     try:
         from llama_cpp import Llama
 
-        return Llama(model_path=path, vocab_only=True, verbose=False)
+        return Vocab(Llama(model_path=path, vocab_only=True, verbose=False))
     except Exception as exc:  # counting falls back to the estimate
         log.warning("no tokenizer for %s: %s", Path(path).name, exc)
         return None
