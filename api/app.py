@@ -67,10 +67,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     start_replay(settings, replay)
     index = MemoryIndex(settings.memory_dir)
     analyzer = AnalyzerProcess()  # Kiwi holds the GIL while it loads: not in this process
-    recaller = Recaller(index, analyzer=analyzer)
+    recaller = Recaller(index, analyzer=analyzer, wait_for_models=False)
     recall = RecallBackground(
         recaller, replay, indexer=settings.recall_indexer, nice=settings.recall_nice,
         analyzer=analyzer,
+        settled=lambda: all(c.state in ("ready", "failed") for c in circuits.values()),
     )
     recall.start()
     brain = EchoBrain(

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import DEMO_MODEL, REPO, machine, write_section
+from benchmarks.common import DEMO_MODEL, REPO, load_note, machine, write_section
 from benchmarks.harness import run_server
 from core.circuits import cpu_count
 from core.context import build_messages
@@ -160,9 +160,9 @@ def restarts(env: dict[str, str], parts: int, warm_runs: int) -> None:
     write_section(
         "Instant restarts: prefix states on disk / 즉시 재시작: 디스크의 접두부 상태",
         f"""
-Command: `.venv/bin/python -m benchmarks.bench_warm --only restarts --restart-parts {parts}`
-Machine: {machine()}; load average {load:.1f} at the start (above about 2, other work shared the 2
-cores: every figure is noisy; ratios within a run hold best).
+Command: `.venv/bin/python -m benchmarks.bench_warm --only restarts --restart-parts {parts}
+--warm-runs {warm_runs}`
+Machine: {machine()}; {load_note(load)}.
 Setup: SmolLM2-135M-Instruct Q4_1 in all three circuits (each in its worker process), the
 shipped manifests, a {parts}-part archive indexed beforehand (`echo-brain replay`), n_ctx
 {N_CTX}, `ECHO_MAX_TOKENS={MAX_TOKENS}`, greedy; the cache in a fresh `ECHO_CACHE_DIR`.
@@ -171,8 +171,11 @@ shipped manifests, a {parts}-part archive indexed beforehand (`echo-brain replay
 
 Cold: each worker evaluates its ~1,150-token prefix (persona + declarations) and writes it
 to the cache; warm: each worker finds the file under its key (model fingerprint, tokens,
-context, build) and loads it with `llama_state_seq_set_data`. 캐시가 있으면 접두부를 다시
-계산하지 않고 불러옵니다.
+context, build) and loads it with `llama_state_seq_set_data`. The recall models (Kiwi in
+its child, e5) load once the circuits are up, at niceness 10, so they do not delay `/ready`;
+until then a prompt's memory comes from the trigram path. 캐시가 있으면 접두부를 다시
+계산하지 않고 불러옵니다. 기억 검색 모델(Kiwi, e5)은 회로가 준비된 뒤 낮은 우선순위로
+불러오므로 `/ready`를 늦추지 않습니다.
 """)
 
 

@@ -34,10 +34,10 @@ def machine() -> str:
 def load_note(start: float) -> str:
     """The load average measured at a run's start and now, and what it means for timings."""
     end = os.getloadavg()[0]
-    busy = max(start, end) > (os.cpu_count() or 1) + 0.5
+    busy = start > (os.cpu_count() or 1)
     return (f"load average {start:.1f} at the start and {end:.1f} at the end on "
-            f"{os.cpu_count()} cores" + (": other work shared the cores, timings are indicative"
-                                         if busy else " (a quiet machine)"))
+            f"{os.cpu_count()} cores (the end figure counts the benchmark's own processes)"
+            + (": other work was running, timings are indicative" if busy else ""))
 
 
 @contextmanager

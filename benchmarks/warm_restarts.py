@@ -25,8 +25,13 @@ import httpx
 from benchmarks.common import DEMO_MODEL, REPO
 from benchmarks.harness import run_server
 
-PROMPTS = ("Tell me a long story about the sea and a lighthouse.",
-           "Tell me a long story about a village in the mountains.")
+# The first answer after a warm start, then the next ones. Each begins with another word, so
+# every answer reuses only what a new conversation would: the restored prefix and the chat
+# template's turn header. (Two prompts sharing "Tell me a long story about" let the second
+# reuse six more of the first's tokens, a prompt effect rather than a warm-up cost.)
+FIRST = "Tell me a long story about the sea and a lighthouse."
+NEXT = ("Write a long story about a village in the mountains.",
+        "Describe a long journey of a fox across the snowy north.")
 
 
 def small_archive(work: Path, parts: int) -> Path:
@@ -112,16 +117,20 @@ def measure(work: Path, env: dict[str, str], parts: int, warm_runs: int) -> dict
         out["cold_s"], _, cold_doc = launch(stack, work / "cold", env)
     out["cold_prefix"] = {n: c.get("prefix") for n, c in cold_doc["circuits"].items()}
     warm: list[float] = []
+    firsts: list[float] = []
+    nexts: list[float] = []
     for run in range(warm_runs):
         with ExitStack() as stack:
             seconds, server, doc = launch(stack, work / f"warm{run}", env)
             warm.append(seconds)
+            firsts.append(ask(server.url, FIRST))  # at once after /ready, as a person would
+            nexts.append(statistics.median(ask(server.url, p) for p in NEXT))
             if run == 0:
                 out["warm_prefix"] = {n: c.get("prefix") for n, c in doc["circuits"].items()}
-                out["first_s"], out["second_s"] = ask(server.url, PROMPTS[0]), ask(
-                    server.url, PROMPTS[1])
                 out["restart_s"] = kill_to_ready(server.url)
     out["warm_runs"] = warm
+    out["first_runs"], out["next_runs"] = firsts, nexts
+    out["first_s"], out["second_s"] = statistics.median(firsts), statistics.median(nexts)
     out["warm_s"] = statistics.median(warm)
     shutil.rmtree(cache / "one", ignore_errors=True)
     out["one"] = restore_vs_compute(cache / "one", int(env["ECHO_N_CTX"]))
@@ -144,8 +153,11 @@ def table(r: dict[str, Any]) -> str:
          f"({', '.join(f'{w:.1f}' for w in r['warm_runs'])})",
          f"≤ 4 s: {goal(r['warm_s'] <= 4)}"),
         ("cold / warm", f"**{ratio:.1f}×**", f"≥ 3×: {goal(ratio >= 3)}"),
-        ("first `/api/ask` after a warm start / the second",
-         f"{r['first_s']:.2f} s / {r['second_s']:.2f} s = **{first:.2f}**",
+        (f"first `/api/ask` after a warm start / the next (medians over the {len(r['warm_runs'])}"
+         " warm starts; the next = median of two)",
+         f"{r['first_s']:.2f} s / {r['second_s']:.2f} s = **{first:.2f}** (each start: "
+         + ", ".join(f"{a / b:.2f}"
+                     for a, b in zip(r["first_runs"], r["next_runs"], strict=True)) + ")",
          f"≤ 1.2: {goal(first <= 1.2)}"),
         (f"one prefix ({one['tokens']:.0f} tokens, {one['bytes'] / 2**20:.1f} MiB): "
          "recompute vs restore", f"{one['computed']:.2f} s vs **{one['restored']:.3f} s**",

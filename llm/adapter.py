@@ -21,7 +21,6 @@ from typing import Any
 
 from llm.backend import BackendError
 from llm.fingerprint import model_fingerprint
-from llm.gguf_reader import HeaderReader
 
 FINGERPRINT_KEY = "echo.base.fingerprint"
 BASE_FILE_KEY = "echo.base.file"
@@ -71,6 +70,8 @@ def read_adapter_header(path: Path) -> AdapterHeader:
             f"ECHO_MODELS_DIR) / LoRA 어댑터 파일이 없습니다: {path}"
         )
     try:
+        from llm.gguf_reader import HeaderReader  # numpy + gguf: only with an adapter
+
         reader = HeaderReader(path, "r")
     except Exception as exc:  # gguf raises ValueError, KeyError, IndexError… on bad bytes
         raise BackendError(
@@ -95,6 +96,8 @@ def read_adapter_header(path: Path) -> AdapterHeader:
 
 def misfit(header: AdapterHeader, model_path: Path) -> str | None:
     """The first LoRA pair whose name or shape does not fit the base model (llama.cpp's rules)."""
+    from llm.gguf_reader import HeaderReader
+
     model = {t.name: t.shape for t in HeaderReader(model_path, "r").tensor_infos}
     for name, a in header.shapes.items():
         if not name.endswith(".lora_a"):

@@ -11,6 +11,7 @@ Run as `python -m core.memory.analyzer_process` (the server does it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 READY = "READY"
 RESTART_AFTER_S = 5.0
+LOAD_NICE = 10  # Kiwi loads at this niceness
 
 
 class AnalyzerProcess:
@@ -111,7 +113,12 @@ def serve(source: IO[str], sink: IO[str]) -> None:
     """The child's loop: a JSON string in, its terms out, until stdin closes."""
     from core.memory.morphemes import Analyzer
 
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    with contextlib.suppress(OSError):  # load Kiwi (seconds of CPU) behind the answers…
+        os.setpriority(os.PRIO_PROCESS, 0, max(before, LOAD_NICE))
     analyzer = Analyzer()
+    with contextlib.suppress(OSError):  # …and answer prompts at the server's priority (root)
+        os.setpriority(os.PRIO_PROCESS, 0, before)
     sink.write(READY + "\n")
     sink.flush()
     for line in source:

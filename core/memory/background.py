@@ -10,9 +10,12 @@ vector), `morph_done`, `lines_per_s` and `eta_s`, read from the recall database.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from core.memory.analyzer_process import AnalyzerProcess
@@ -24,7 +27,15 @@ from core.memory.replay import ReplayStatus
 log = logging.getLogger(__name__)
 
 WAIT_S = 0.2
+SETTLE_MAX_S = 60.0  # the longest the recall models wait for the circuits to load
+LOAD_NICE = 10  # the niceness the recall models load at (the loading thread, the Kiwi child)
 STALE_S = 30.0  # a progress record older than this, with no indexer running, is not "running"
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's niceness (Linux: each thread has its own); best effort."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
 
 class RecallBackground:
@@ -37,8 +48,10 @@ class RecallBackground:
         indexer: bool,
         nice: int = 19,
         analyzer: AnalyzerProcess | None = None,
+        settled: Callable[[], bool] | None = None,
     ) -> None:
         self.recaller = recaller
+        self.settled = settled or (lambda: True)
         self.analyzer = analyzer
         self.replay = replay
         self.indexer = IndexerProcess(recaller.index.memory_dir, nice) if indexer else None
@@ -55,6 +68,12 @@ class RecallBackground:
     def _run(self) -> None:
         while not self._stop.is_set() and self.replay.snapshot()["state"] not in ("done", "failed"):
             self._stop.wait(WAIT_S)
+        # Kiwi and e5 load after the circuits (bounded): on 2 cores their seconds of CPU would
+        # otherwise delay /ready. Until then recall answers from the trigram path.
+        waited = time.monotonic()
+        while (not self._stop.is_set() and not self.settled()
+               and time.monotonic() - waited < SETTLE_MAX_S):
+            self._stop.wait(WAIT_S)
         if self._stop.is_set():
             return
         with self._lock:
@@ -63,6 +82,7 @@ class RecallBackground:
             self.state = "loading"
             if self.analyzer is not None:
                 self.analyzer.start()
+        lower_thread_priority(LOAD_NICE)  # e5 loads on this thread, which ends afterwards
         try:
             self.recaller.warm()
         except Exception:  # recall falls back to trigrams; the reason goes to the log

@@ -55,8 +55,8 @@ def lower_priority(nice: int = 19) -> None:
     a new turn must become recallable within seconds; at nice 19 the job gets ~1.5% of
     a core that a normal-priority thread wants.
     """
-    with contextlib.suppress(OSError):
-        os.nice(nice)
+    with contextlib.suppress(OSError):  # absolute: the thread that started us may be niced
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 def run_job(memory_dir: Path, parent: int | None = None) -> None:

@@ -47,8 +47,13 @@ class Recaller:
         index: MemoryIndex,
         analyzer: TermSource | None = None,
         embedder: Embedder | None = None,
+        wait_for_models: bool = True,
     ) -> None:
+        """`wait_for_models=False` (the server): until `warm()` has finished, a recall skips
+        the morpheme and dense paths instead of loading e5 and the postings itself."""
         self.index = index
+        self.wait_for_models = wait_for_models
+        self.warmed = threading.Event()
         self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
         self.morphs = MorphIndex()
@@ -78,6 +83,7 @@ class Recaller:
         self.embedder.query("기억 memory")
         with contextlib.suppress(sqlite3.Error):  # no recall database yet: later
             self.morphs.catch_up(self.store)
+        self.warmed.set()
 
     def recall(self, prompt: str, k: int = 10, path: str = "fused") -> list[RecallHit]:
         """The best lines for a prompt, best first: `path` is 'fused' or one of PATHS."""
@@ -89,7 +95,7 @@ class Recaller:
             return []
         ranked, weights = self._ranked(prompt, path, max(DEPTH, k), k)
         if path != "fused":
-            return self.parts.hits(ranked[path][:k], ranked)
+            return self.parts.hits(ranked.get(path, [])[:k], ranked)
         return self.parts.widened(_fuse(ranked, weights), ranked, k, TURN_RADIUS, WIDEN_HITS)
 
     def context_for(self, prompt: str, k: int = 8) -> list[RecallHit]:
@@ -106,6 +112,9 @@ class Recaller:
         """Each path's ranking, and its weight in the fusion."""
         ranked: dict[str, list[int]] = {}
         dense: Future[list[int]] | None = None
+        if not self.wait_for_models and not self.warmed.is_set():
+            ranked["trigram"] = self._trigram(prompt, depth, max(self.parts.line_count(), 1))
+            return ranked, {"trigram": 1.0}
         if path in ("fused", "dense"):
             dense = self._pool.submit(self._dense, prompt, depth)
         lines = max(self.parts.line_count(), 1)
