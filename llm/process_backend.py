@@ -8,6 +8,7 @@ with the reason (the signal's name or the exit code).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -233,6 +234,11 @@ class Vocab:
         self._llama = llama
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Free the tokenizer."""
+        with self._lock:
+            self._llama.close()
+
     def count(self, text: str) -> int:
         """Tokens of `text` as the model counts them (no BOS)."""
         with self._lock:
@@ -255,6 +261,16 @@ def shared_vocab(path: str) -> Vocab | None:
         if key not in _VOCABS:
             _VOCABS[key] = _load_vocab(path)
         return _VOCABS[key]
+
+
+@atexit.register
+def _close_vocabs() -> None:
+    """Free the tokenizers while llama_cpp still exists (its finalizers fail at shutdown)."""
+    with _VOCABS_LOCK:
+        for vocab in _VOCABS.values():
+            if vocab is not None:
+                vocab.close()
+        _VOCABS.clear()
 
 
 def _load_vocab(path: str) -> Vocab | None:
