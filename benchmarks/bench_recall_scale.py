@@ -243,7 +243,8 @@ def report(info: dict[str, Any], lat: dict[str, Any], thr: dict[str, Any],
             idle, busy = served["idle"]["p50_s"], served["busy"]["p50_s"]
             parts.append(
                 f"`/api/ask` p50 (origin, LoCoMo archive, {served['idle']['asks']} asks after 3 "
-                f"warm-ups): idle {idle:.2f} s, while the indexer embeds {busy:.2f} s, ratio "
+                f"warm-ups, greedy, {served['idle']['max_tokens']} tokens an answer): idle "
+                f"{idle:.2f} s, while the indexer embeds {busy:.2f} s, ratio "
                 f"{busy / idle:.2f} (goal ≤ 1.3: {'met' if busy / idle <= 1.3 else 'NOT met'}); "
                 f"indexer state after the busy run: {served['busy']['recall_after']}.")
     return "\n\n".join(parts)

@@ -22,6 +22,7 @@ from benchmarks.harness import REPO, Server, run_server
 
 TOKEN = "bench-origin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ASK_TOKENS = 32  # each answer of the ask-latency runs, greedy
 
 
 def _env(memory: Path, **extra: str) -> dict[str, str]:
@@ -113,7 +114,10 @@ def ask_latency(memory: Path, work: Path, prompts: list[str], busy: bool) -> dic
     shutil.rmtree(copy.parent, ignore_errors=True)
     drop = (".echo_recall*", ".echo_vectors*") if busy else (".echo_recall.lock",)
     shutil.copytree(memory, copy, ignore=shutil.ignore_patterns(*drop))
-    with run_server(copy.parent, start_timeout=120, **_env(copy)) as server:  # type: ignore[arg-type]
+    # Greedy answers of a fixed length: the two runs then differ by the indexer alone, not by
+    # how long each sampled answer happened to run.
+    fixed = {"ECHO_TEMPERATURE": "0", "ECHO_MAX_TOKENS": str(ASK_TOKENS)}
+    with run_server(copy.parent, start_timeout=120, **_env(copy, **fixed)) as server:  # type: ignore[arg-type]
         server.wait_ready(timeout=900)
         wait_recall(server)
         times = []
@@ -123,4 +127,5 @@ def ask_latency(memory: Path, work: Path, prompts: list[str], busy: bool) -> dic
             for prompt in prompts[3:]:
                 times.append(ask(client, prompt)[0])
         state = httpx.get(server.url + "/ready", timeout=10).json().get("recall", {})
-    return {"p50_s": statistics.median(times), "asks": len(times), "recall_after": state}
+    return {"p50_s": statistics.median(times), "asks": len(times), "recall_after": state,
+            "max_tokens": ASK_TOKENS}

@@ -169,6 +169,10 @@ Command: `{command}`.
 
 {table(q, s, r, minutes)}
 
+요약: 새 기본 단계는 일반 루프의 {s['ratio']:.2f}배, {minutes:g}분 뒤 보류 데이터
+{q['default']['gguf']['bits_per_byte']:.3f} bpb(이전 기본값
+{q['previous']['gguf']['bits_per_byte']:.3f}).
+
 - The new default step: {s['plan']} (`origin_model/accel.py`): bf16 autocast where the CPU
   has native bf16 (torch's probe, else avx512_bf16 / amx_bf16 in /proc/cpuinfo), the loss
   and its backward compiled by `torch.compile` where a C++ compiler is on PATH, eager fp32
