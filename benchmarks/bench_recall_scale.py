@@ -188,7 +188,8 @@ def server_figures(root: Path, work: Path, prompts: list[str]) -> dict[str, Any]
     if _enriched(locomo) and locomo_path().is_file():
         questions = [qa["question"] for qa in load_locomo(locomo_path())[0][-1]["qa"]][:13]
         out["idle"] = ask_latency(locomo, work / "ask", questions, busy=False)
-        out["busy"] = ask_latency(locomo, work / "ask", questions, busy=True)
+        out["busy"] = ask_latency(locomo, work / "ask", questions, busy=True,
+                                  extra=WORK / "full" / "ko" / "memory")
     return out
 
 
@@ -246,6 +247,8 @@ def report(info: dict[str, Any], lat: dict[str, Any], thr: dict[str, Any],
                 f"warm-ups, greedy, {served['idle']['max_tokens']} tokens an answer): idle "
                 f"{idle:.2f} s, while the indexer embeds {busy:.2f} s, ratio "
                 f"{busy / idle:.2f} (goal ≤ 1.3: {'met' if busy / idle <= 1.3 else 'NOT met'}); "
+                f"both servers on the same fully indexed copy, the busy one with the Korean set's "
+                f"parts added as a new day for the indexer to embed while it answers; "
                 f"indexer state after the busy run: {served['busy']['recall_after']}.")
     return "\n\n".join(parts)
 

@@ -104,16 +104,25 @@ def peak_rss(memory: Path, work: Path, prompts: list[str]) -> dict[str, Any]:
             "context_lines": used}
 
 
-def ask_latency(memory: Path, work: Path, prompts: list[str], busy: bool) -> dict[str, Any]:
+def ask_latency(memory: Path, work: Path, prompts: list[str], busy: bool,
+                extra: Path | None = None) -> dict[str, Any]:
     """p50 of origin asks over a copy of `memory` (enriched), the indexer on.
 
-    Idle: the copy keeps the recall database, so the indexer has nothing to do. Busy: the
-    copy keeps only the replay's index, so the indexer embeds every line while we ask.
+    Both copies keep the recall database, so a prompt recalls the same lines and the
+    prompts the circuits get are alike. Idle: the indexer has nothing to do. Busy: `extra`
+    (part files of another archive) is added as a new day, so the indexer embeds its lines
+    while we ask.
     """
     copy = work / ("busy" if busy else "idle") / "memory"
     shutil.rmtree(copy.parent, ignore_errors=True)
-    drop = (".echo_recall*", ".echo_vectors*") if busy else (".echo_recall.lock",)
-    shutil.copytree(memory, copy, ignore=shutil.ignore_patterns(*drop))
+    shutil.copytree(memory, copy, ignore=shutil.ignore_patterns(".echo_recall.lock"))
+    if busy:
+        if extra is None:
+            raise ValueError("a busy run needs extra lines for the indexer")
+        day = copy / "day1231" / "user"
+        day.mkdir(parents=True)
+        for number, part in enumerate(sorted(extra.glob("day*/**/part*.txt")), start=1):
+            shutil.copyfile(part, day / f"part{number}.txt")
     # Greedy answers of a fixed length: the two runs then differ by the indexer alone, not by
     # how long each sampled answer happened to run.
     fixed = {"ECHO_TEMPERATURE": "0", "ECHO_MAX_TOKENS": str(ASK_TOKENS)}
