@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import DEMO_MODEL, REPO, machine, write_section
+from benchmarks.common import DEMO_MODEL, REPO, load_note, machine, write_section
 from benchmarks.harness import free_port, server_env
 
 TITLE = "Port at once: launch → first HEAD / / 포트 즉시 응답"
@@ -79,8 +79,7 @@ def main() -> None:
     verdict = "met" if med_head <= 1.0 else "NOT met"
     body = f"""
 Command: `.venv/bin/python -m benchmarks.bench_head --runs {args.runs}`
-Machine: {machine()}; load average {load:.1f} at the start (above about 2, other work shared
-the 2 cores and the figures are noisy).
+Machine: {machine()}; {load_note(load)}.
 
 | figure | value | goal |
 |---|---|---|
