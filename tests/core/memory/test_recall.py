@@ -142,3 +142,31 @@ def _seqs(memory: Path) -> list[tuple[int, int]]:
         return conn.execute("SELECT rowid, seq FROM vectors").fetchall()
     finally:
         conn.close()
+
+
+def test_a_server_recaller_answers_from_trigrams_until_its_models_are_warm(
+    recaller: Recaller,
+) -> None:
+    class Refuses:
+        """Stands for e5 while it loads: a recall must not wait for it (or load it)."""
+
+        def query(self, text: str) -> None:
+            raise AssertionError("the request thread used the embedder before warm()")
+
+    early = Recaller(recaller.index, analyzer=recaller.analyzer, embedder=Refuses(),  # type: ignore[arg-type]
+                     wait_for_models=False)
+    try:
+        hits = early.recall("주인공이 죽는 장면", 3)
+        assert hits and "주인공" in hits[0].text
+        assert all(h.ranks.get("dense") is None and h.ranks.get("morpheme") is None
+                   for h in hits), [h.ranks for h in hits]
+        assert early.recall("주인공이 죽는 장면", 3, path="dense") == []
+    finally:
+        early.close()
+    warm = Recaller(recaller.index, wait_for_models=False)
+    try:
+        warm.warm()
+        hits = warm.recall("Why can't I sleep lately? Too much work at the office?", 3, "dense")
+        assert "잠을" in hits[0].text and hits[0].ranks["dense"] == 1
+    finally:
+        warm.close()
