@@ -115,7 +115,16 @@ def stream(terms: Iterable[str]) -> str:
     return " ".join(terms)
 
 
+_SHARED_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
-def shared_analyzer() -> Analyzer:
-    """The process's one analyzer, loaded on first use (Kiwi's model is large)."""
+def _load_shared() -> Analyzer:
     return Analyzer()
+
+
+def shared_analyzer() -> Analyzer:
+    """The process's one analyzer, loaded on first use (Kiwi's model is large); a second
+    thread asking while it loads waits for it instead of loading another."""
+    with _SHARED_LOCK:
+        return _load_shared()

@@ -67,10 +67,19 @@ class Embedder:
             return np.asarray(self._model.query(text), dtype=np.float32).reshape(DIM)
 
 
+_SHARED_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
-def shared_embedder() -> Embedder:
-    """The process's one embedder, loaded on first use."""
+def _load_shared() -> Embedder:
     return Embedder(threads=1)
+
+
+def shared_embedder() -> Embedder:
+    """The process's one embedder, loaded on first use; a second thread asking while it
+    loads waits for it instead of loading another."""
+    with _SHARED_LOCK:
+        return _load_shared()
 
 
 def _new_index() -> Any:
