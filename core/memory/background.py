@@ -23,6 +23,7 @@ from core.memory.backfill import PROGRESS
 from core.memory.indexer import IndexerProcess
 from core.memory.recall import Recaller
 from core.memory.replay import ReplayStatus
+from core.memory.vectors import start_engine_thread
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class RecallBackground:
             self.state = "loading"
             if self.analyzer is not None:
                 self.analyzer.start()
+        start_engine_thread()  # prompts' vectors: at the server's priority, not LOAD_NICE
         lower_thread_priority(LOAD_NICE)  # e5 loads on this thread, which ends afterwards
         try:
             self.recaller.warm()

