@@ -202,7 +202,7 @@ def server_figures(root: Path, work: Path, prompts: list[str]) -> dict[str, Any]
     out: dict[str, Any] = {"rss": peak_rss(root, work / "serve", prompts)}
     locomo = WORK / "full" / "locomo" / "memory"
     if _enriched(locomo) and locomo_path().is_file():
-        questions = [qa["question"] for qa in load_locomo(locomo_path())[0][-1]["qa"]][:13]
+        questions = [qa["question"] for qa in load_locomo(locomo_path())[0][-1]["qa"]][:23]
         out["idle"] = ask_latency(locomo, work / "ask", questions, busy=False)
         out["busy"] = ask_latency(locomo, work / "ask", questions, busy=True,
                                   extra=WORK / "full" / "ko" / "memory")

@@ -55,8 +55,10 @@ PROBE = textwrap.dedent(
     idle_cpu = cpu() - idle_began
     from threadpoolctl import threadpool_info
     blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    vector = embedder.query("어제 엄마랑 통화했던 얘기 기억나? the call with mom").tolist()
     print(json.dumps({"threads": embedder.threads, "before": before, "after": after,
-                      "callers": len(caller_idents), "idle_cpu_s": idle_cpu, "blas": blas}))
+                      "callers": len(caller_idents), "idle_cpu_s": idle_cpu, "blas": blas,
+                      "vector": vector}))
     """
 )
 
@@ -121,11 +123,16 @@ def test_prompts_from_many_threads_share_one_team_that_sleeps_when_idle() -> Non
     assert seen["blas"] == [1], seen
 
 
-def test_the_indexer_process_embeds_on_one_thread() -> None:
+def test_the_indexer_process_embeds_on_one_thread_with_the_same_vectors() -> None:
     seen = probe(OMP_NUM_THREADS="1")  # what the indexer's process gets (indexer.py)
     assert seen["threads"] == 1
     assert seen["after"] == seen["before"]
     assert isinstance(seen["idle_cpu_s"], float) and seen["idle_cpu_s"] < 0.05, seen
+    # a line embedded by the indexer (1 thread) and a prompt by the server (2 threads)
+    # meet in one vector space: the engine's sums do not depend on the thread count
+    two = probe(OMP_NUM_THREADS="2")
+    assert two["threads"] == 2
+    assert seen["vector"] == two["vector"]
 
 
 def test_default_threads_follow_the_environment_and_the_cores(
