@@ -15,8 +15,9 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.memory import lexical
 from core.memory import search as ms
@@ -28,6 +29,9 @@ from core.memory.recall_store import RecallStore
 from core.memory.rows import Candidate
 from core.memory.turns import PATHS, PartCache, RecallHit
 from core.memory.vectors import DenseIndex, Embedder, shared_embedder
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["PATHS", "Recaller", "RecallHit", "enrich_all"]
 
@@ -60,7 +64,6 @@ class Recaller:
         self.parts = PartCache(Path(index.db_path))
         self._analyzer = analyzer
         self._embedder = embedder
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echo-recall")
         self._lock = threading.Lock()
 
     @property
@@ -111,18 +114,18 @@ class Recaller:
     ) -> tuple[dict[str, list[int]], dict[str, float]]:
         """Each path's ranking, and its weight in the fusion."""
         ranked: dict[str, list[int]] = {}
-        dense: Future[list[int]] | None = None
+        vector: Future[np.ndarray] | None = None
         if not self.wait_for_models and not self.warmed.is_set():
             ranked["trigram"] = self._trigram(prompt, depth, max(self.parts.line_count(), 1))
             return ranked, {"trigram": 1.0}
         if path in ("fused", "dense"):
-            dense = self._pool.submit(self._dense, prompt, depth)
+            vector = self.embedder.query_async(prompt)  # e5 works while the morphemes run
         lines = max(self.parts.line_count(), 1)
         share = 1.0
         if path in ("fused", "morpheme"):
             ranked["morpheme"], share = self._morpheme(prompt, depth, lines)
-        if dense is not None:
-            ranked["dense"] = dense.result()
+        if vector is not None:
+            ranked["dense"] = self._dense(vector, depth)
         if path == "trigram" or (path == "fused" and self._thin(ranked, k)):
             ranked["trigram"] = self._trigram(prompt, depth, lines)
         return ranked, {"morpheme": share, "dense": 1.0, "trigram": share}
@@ -137,9 +140,9 @@ class Recaller:
             log.warning("morpheme recall failed: %s", exc)
             return [], 1.0
 
-    def _dense(self, prompt: str, depth: int) -> list[int]:
+    def _dense(self, vector: Future[np.ndarray], depth: int) -> list[int]:
         try:
-            return self.dense.search(self.embedder.query(prompt), depth)
+            return self.dense.search(vector.result(), depth)
         except sqlite3.Error as exc:
             log.warning("dense recall failed: %s", exc)
             return []
@@ -165,8 +168,7 @@ class Recaller:
         return bool(total == 0 or doc.get("done", 0) < total or doc.get("morph_done", 0) < total)
 
     def close(self) -> None:
-        """Free the worker thread and the connections."""
-        self._pool.shutdown(wait=False)
+        """Free the connections."""
         self.parts.close()
         self.store.close()
 

@@ -22,7 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,10 +106,16 @@ class Embedder:
 
     def query(self, text: str) -> np.ndarray:
         """The vector of a prompt (query prefix)."""
+        return self.query_async(text).result()
+
+    def query_async(self, text: str) -> Future[np.ndarray]:
+        """The vector of a prompt, computed on the engine thread while the caller goes on."""
+        return _engine_thread().submit(self._query, text)
+
+    def _query(self, text: str) -> np.ndarray:
         import numpy as np
 
-        vector = _engine_thread().submit(self._model.query, text).result()
-        return np.asarray(vector, dtype=np.float32).reshape(DIM)
+        return np.asarray(self._model.query(text), dtype=np.float32).reshape(DIM)
 
 
 _ENGINE_LOCK = threading.Lock()

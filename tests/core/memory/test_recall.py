@@ -153,6 +153,8 @@ def test_a_server_recaller_answers_from_trigrams_until_its_models_are_warm(
         def query(self, text: str) -> None:
             raise AssertionError("the request thread used the embedder before warm()")
 
+        query_async = query
+
     early = Recaller(recaller.index, analyzer=recaller.analyzer, embedder=Refuses(),  # type: ignore[arg-type]
                      wait_for_models=False)
     try:
