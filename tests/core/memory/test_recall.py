@@ -12,7 +12,7 @@ from core.memory.index import MemoryIndex
 from core.memory.recall import Recaller, enrich_all
 from core.memory.recall_store import RECALL_DB
 from core.memory.replay import replay_archive
-from core.memory.vectors import HNSW_FILE
+from core.memory.vectors import HNSW_FILE, SEARCH_EXPANSION
 
 REPO = Path(__file__).resolve().parents[3]
 ARCHIVE = """나의 말:
@@ -69,6 +69,13 @@ def test_an_english_question_finds_a_korean_line(recaller: Recaller) -> None:
     assert hits[0].ranks["dense"] == 1
     fused = recaller.recall("Why can't I sleep lately? Too much work at the office?", 3)
     assert any("잠을" in h.text for h in fused)
+
+
+def test_the_saved_graph_is_searched_with_the_wider_expansion(recaller: Recaller) -> None:
+    recaller.recall("Why can't I sleep lately?", 3, "dense")
+    view = recaller.dense._view
+    assert view is not None and len(view) > 0
+    assert view.expansion_search == SEARCH_EXPANSION > 64  # usearch's default: 64
 
 
 def test_fused_hits_are_widened_to_their_turn_and_k_counts_lines(recaller: Recaller) -> None:
