@@ -295,8 +295,9 @@ def _view(path: Path) -> Any:
     try:
         from usearch.index import Index
 
-        view = Index.restore(str(path), view=True)
-        view.expansion_search = SEARCH_EXPANSION
+        view: Any = Index.restore(str(path), view=True)  # None: not a usearch file
+        if view is not None:
+            view.expansion_search = SEARCH_EXPANSION
         return view
     except Exception as exc:  # the job rebuilds a corrupt graph; until then: exact search
         log.warning("vector graph unreadable (%s): searching the vectors exactly", exc)
