@@ -59,9 +59,9 @@ def shaped(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def spread(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Unit vectors spread evenly over the sphere, as the stand-ins are."""
-    out = rng.standard_normal(vectors.shape).astype(np.float32)
+def spread(n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` unit vectors spread evenly over the sphere, as the stand-ins are."""
+    out = rng.standard_normal((n, DIM)).astype(np.float32)
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
@@ -105,7 +105,7 @@ def main() -> None:
     real = real_line_vectors()
     embedder = Embedder()
     queries = np.stack([embedder.query(p) for p in real_prompts(args.prompts)])
-    sets = {"stand-ins (even over the sphere)": spread(np.empty((args.lines, DIM)), rng),
+    sets = {"stand-ins (even over the sphere)": spread(args.lines, rng),
             "e5-shaped (around real e5 lines)": shaped(real, args.lines, rng)}
     rows = ["| line vectors | mean cosine of two lines | expansion_search | search p50 ms | "
             f"p95 ms | recall of the exact top {DEPTH} | graph build s (2 threads) |",

@@ -61,9 +61,9 @@ def default_threads() -> int:
 class Embedder:
     """e5 passage and query vectors (L2-normalised float32).
 
-    Every call runs on the process's one engine thread (`_engine_thread`), whichever
-    thread asks: libgomp keeps a team of worker threads per calling thread, and once two
-    teams existed on two cores (a request thread's and the recall pool's) their threads
+    Every call runs on the process's one engine thread (`_ENGINE`), whichever thread
+    asks: libgomp keeps a team of worker threads per calling thread, and when two teams
+    existed on two cores (a request thread's and a recall worker thread's) their threads
     outnumbered the cores, libgomp stopped spinning and a prompt took 27 ms instead of
     15 ms.
     """
@@ -106,7 +106,7 @@ class Embedder:
         """One vector per line (passage prefix)."""
         import numpy as np
 
-        vectors = _engine_thread().submit(self._model.passage, texts).result()
+        vectors = _ENGINE.submit(self._model.passage, texts).result()
         return np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
 
     def query(self, text: str) -> np.ndarray:
@@ -115,7 +115,7 @@ class Embedder:
 
     def query_async(self, text: str) -> Future[np.ndarray]:
         """The vector of a prompt, computed on the engine thread while the caller goes on."""
-        return _engine_thread().submit(self._query, text)
+        return _ENGINE.submit(self._query, text)
 
     def _query(self, text: str) -> np.ndarray:
         import numpy as np
@@ -123,17 +123,9 @@ class Embedder:
         return np.asarray(self._model.query(text), dtype=np.float32).reshape(DIM)
 
 
-_ENGINE_LOCK = threading.Lock()
-_engine: ThreadPoolExecutor | None = None
-
-
-def _engine_thread() -> ThreadPoolExecutor:
-    """The one thread that calls the e5 engine in this process (calls queue in order)."""
-    global _engine
-    with _ENGINE_LOCK:
-        if _engine is None:
-            _engine = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-engine")
-        return _engine
+# The one thread that calls the e5 engine in this process (calls queue in order); an
+# executor starts its thread at the first submit, not here.
+_ENGINE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-engine")
 
 
 def start_engine_thread() -> None:
@@ -141,7 +133,7 @@ def start_engine_thread() -> None:
     with its creator's niceness (and so do the engine's OpenMP workers, which it starts):
     call this before a thread lowers its own priority to load the models, or every
     prompt's vector would be computed at that lower priority."""
-    _engine_thread().submit(lambda: None).result()
+    _ENGINE.submit(lambda: None).result()
 
 
 _SHARED_LOCK = threading.Lock()
