@@ -14,17 +14,42 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from core.errors import Forbidden, Unauthorized
-from core.settings import Settings
+from core.settings import CIRCUIT_NAMES, Settings
 
 REDACTED = "***"
 
 
+ORIGIN = "origin"
+ANONYMOUS = "anonymous"
+
+
 @dataclass(frozen=True)
 class Caller:
-    """Who sent a request: the origin or not, and whether a valid token came with it."""
+    """Who sent a request: the origin, a named guest, or anonymous (no valid token).
+
+    `name` is 'origin' for the origin, the guest's name for a guest (ECHO_GUEST_TOKENS;
+    ECHO_ACCESS_TOKEN is the guest 'guest') and 'anonymous' for a caller with no token.
+    """
 
     is_origin: bool
     authenticated: bool
+    name: str = ANONYMOUS
+
+    @property
+    def kind(self) -> str:
+        """'origin', 'guest' or 'anonymous'."""
+        if self.is_origin:
+            return ORIGIN
+        return "guest" if self.authenticated else ANONYMOUS
+
+
+ORIGIN_CALLER = Caller(is_origin=True, authenticated=True, name=ORIGIN)
+ANONYMOUS_CALLER = Caller(is_origin=False, authenticated=False, name=ANONYMOUS)
+
+
+def guest(name: str) -> Caller:
+    """A named guest."""
+    return Caller(is_origin=False, authenticated=True, name=name)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -55,21 +80,33 @@ def is_origin_user(authorization: str | None, settings: Settings) -> bool:
 
 def _unauthorized() -> Unauthorized:
     return Unauthorized(
-        "A valid token is required: send 'Authorization: Bearer <token>' "
-        "with the access token (ECHO_ACCESS_TOKEN) or the origin token.",
-        "유효한 토큰이 필요합니다: 'Authorization: Bearer <토큰>' 헤더에 "
-        "접근 토큰(ECHO_ACCESS_TOKEN) 또는 오리진 토큰을 담아 보내세요.",
+        "A valid token is required: send 'Authorization: Bearer <token>' with a guest "
+        "token (ECHO_GUEST_TOKENS, ECHO_ACCESS_TOKEN) or the origin token.",
+        "유효한 토큰이 필요합니다: 'Authorization: Bearer <토큰>' 헤더에 손님 토큰"
+        "(ECHO_GUEST_TOKENS, ECHO_ACCESS_TOKEN) 또는 오리진 토큰을 담아 보내세요.",
     )
 
 
+def _guest_named(token: str | None, settings: Settings) -> str | None:
+    """The guest whose token this is; every guest token is compared (constant time each)."""
+    found = None
+    for name, value in settings.guests().items():
+        if _matches(token, SecretStr(value)) and found is None:
+            found = name
+    return found
+
+
 def authenticate(authorization: str | None, settings: Settings) -> Caller:
-    """Check the access gate (ECHO_ACCESS_TOKEN); raise Unauthorized when it is set and not met."""
+    """Who is calling; raise Unauthorized when a guest gate is set and no valid token came."""
     token = bearer_token(authorization)
-    is_origin = _matches(token, settings.origin_token)
-    is_access = _matches(token, settings.access_token)
-    if settings.access_token is not None and not (is_origin or is_access):
+    if _matches(token, settings.origin_token):
+        return ORIGIN_CALLER
+    name = _guest_named(token, settings)
+    if name is not None:
+        return guest(name)
+    if settings.gated:
         raise _unauthorized()
-    return Caller(is_origin=is_origin, authenticated=is_origin or is_access)
+    return ANONYMOUS_CALLER
 
 
 def require_origin(authorization: str | None, settings: Settings) -> Caller:
@@ -86,8 +123,8 @@ def require_origin(authorization: str | None, settings: Settings) -> Caller:
         return caller
     if caller.authenticated:
         raise Forbidden(
-            "This feature belongs to the origin: the access token is not enough.",
-            "오리진 전용 기능입니다: 접근 토큰으로는 쓸 수 없습니다.",
+            "This feature belongs to the origin: a guest token is not enough.",
+            "오리진 전용 기능입니다: 손님 토큰으로는 쓸 수 없습니다.",
         )
     raise _unauthorized()
 
@@ -106,10 +143,16 @@ def creation_forbidden() -> Forbidden:
 def _secrets(settings: Settings) -> list[str]:
     values = [
         secret.get_secret_value()
-        for secret in (settings.origin_token, settings.access_token)
+        for secret in (settings.origin_token, settings.access_token, settings.metrics_token,
+                       *(settings.guest_tokens, *_api_keys(settings)))
         if secret is not None
     ]
+    values += list(settings.guests().values())
     return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+def _api_keys(settings: Settings) -> list[SecretStr | None]:
+    return [getattr(settings, f"{name}_api_key", None) for name in CIRCUIT_NAMES]
 
 
 def redact(text: str, settings: Settings) -> str:

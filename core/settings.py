@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,13 @@ LORA_HELP = (
     "'' = none."
 )
 SCALE_HELP = "How strongly the circuit's LoRA adapter applies (0 = the base alone, 1 = as trained)."
+API_KEY_HELP = "{} circuit's API key for a remote (http) model, sent as a bearer token."
+ORIGIN_ONLY_HELP = (
+    "{} circuit answers the origin only (its model learned from the memory); "
+    "a GGUF flagged echo_brain.trained_on_memory is origin-only whatever this says."
+)
+GUEST_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+RESERVED_CALLER_NAMES = frozenset({"origin", "anonymous"})
 
 
 class Settings(BaseSettings):
@@ -53,6 +61,12 @@ class Settings(BaseSettings):
     self_lora_scale: float = Field(
         1.0, ge=0, le=10, allow_inf_nan=False, description=SCALE_HELP
     )
+    emotion_api_key: SecretStr | None = Field(None, description=API_KEY_HELP.format("Emotion"))
+    creation_api_key: SecretStr | None = Field(None, description=API_KEY_HELP.format("Creation"))
+    self_api_key: SecretStr | None = Field(None, description=API_KEY_HELP.format("Self"))
+    emotion_origin_only: bool = Field(False, description=ORIGIN_ONLY_HELP.format("Emotion"))
+    creation_origin_only: bool = Field(False, description=ORIGIN_ONLY_HELP.format("Creation"))
+    self_origin_only: bool = Field(False, description=ORIGIN_ONLY_HELP.format("Self"))
     cache_dir: Path | None = Field(
         None,
         description="Evaluated prompt prefixes on disk (unset = ECHO_MODELS_DIR/.cache/prefix).",
@@ -96,7 +110,33 @@ class Settings(BaseSettings):
     timezone: str | None = Field(None, description="Which day a turn belongs to (IANA name).")
     max_prompt_chars: int = Field(16_000, ge=1, description="Longer prompts get 413.")
     origin_token: SecretStr | None = Field(None, description="The origin's secret.")
-    access_token: SecretStr | None = Field(None, description="Token for every /api and /v1 route.")
+    access_token: SecretStr | None = Field(
+        None, description="Token for every /api and /v1 route: the guest named 'guest'."
+    )
+    guest_tokens: SecretStr | None = Field(
+        None,
+        description="Named guests: 'name:token,name2:token2' (names: a-z, 0-9, _ and -).",
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="A token that may read /metrics only (for a Prometheus scraper)."
+    )
+    save_anonymous: bool = Field(
+        False, description="Save turns of anonymous callers (no gate set) in memory/guests/anonymous/."
+    )
+    guest_recall: bool = Field(
+        True, description="A guest's own earlier turns are remembered for that guest."
+    )
+    recall_guests: bool = Field(
+        False, description="The origin's /api/ask also remembers guests' lines, labelled."
+    )
+    allow_anonymous: bool = Field(
+        False, description="Serve on a non-loopback address with no token gate (open door)."
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Host headers accepted, comma-separated ('*' = any; '' = loopback names "
+        "when bound to loopback, any otherwise).",
+    )
     host: str = Field(
         "0.0.0.0", validation_alias=AliasChoices("HOST", "host"), description="Listen address."
     )
@@ -134,12 +174,41 @@ class Settings(BaseSettings):
     def _blank_dir_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("origin_token", "access_token")
+    @field_validator("origin_token", "access_token", "guest_tokens", "metrics_token",
+                     "emotion_api_key", "creation_api_key", "self_api_key")
     @classmethod
     def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
         return value
+
+    @field_validator("guest_tokens")
+    @classmethod
+    def _guest_token_pairs(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_guest_tokens(value.get_secret_value())
+        return value
+
+    def guests(self) -> dict[str, str]:
+        """Guest name -> token: ECHO_GUEST_TOKENS, and ECHO_ACCESS_TOKEN as the guest 'guest'."""
+        named = parse_guest_tokens(self.guest_tokens.get_secret_value()) if self.guest_tokens else {}
+        if self.access_token is not None:
+            named.setdefault("guest", self.access_token.get_secret_value())
+        return named
+
+    @property
+    def gated(self) -> bool:
+        """True when some token (guest or access) stands between the port and anonymous callers."""
+        return bool(self.guests())
+
+    def api_key(self, circuit: str) -> str | None:
+        """The API key a remote circuit sends (None = none)."""
+        key = getattr(self, f"{circuit}_api_key")
+        return None if key is None else str(key.get_secret_value())
+
+    def origin_only(self, circuit: str) -> bool:
+        """Whether the settings mark a circuit as answering the origin only."""
+        return bool(getattr(self, f"{circuit}_origin_only"))
 
     @property
     def prefix_cache_dir(self) -> Path:
@@ -157,6 +226,25 @@ class Settings(BaseSettings):
     def lora_scale(self, circuit: str) -> float:
         """How strongly the circuit's adapter applies."""
         return float(getattr(self, f"{circuit}_lora_scale"))
+
+
+def parse_guest_tokens(text: str) -> dict[str, str]:
+    """'name:token,...' -> {name: token}; a bad pair raises ValueError without the token."""
+    named: dict[str, str] = {}
+    for n, pair in enumerate(p for p in text.split(",") if p.strip()):
+        name, sep, token = pair.strip().partition(":")
+        name, token = name.strip(), token.strip()
+        if not sep or not token or any(c.isspace() for c in token):
+            raise ValueError(f"guest entry {n + 1} is not 'name:token'")
+        if not GUEST_NAME_RE.fullmatch(name) or name in RESERVED_CALLER_NAMES:
+            raise ValueError(
+                f"guest name {name!r} must be 1-32 of a-z, 0-9, _ and -, "
+                "and not 'origin' or 'anonymous'"
+            )
+        if name in named:
+            raise ValueError(f"guest name {name!r} appears twice")
+        named[name] = token
+    return named
 
 
 def _variable_name(field: str) -> str:

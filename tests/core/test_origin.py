@@ -8,12 +8,15 @@ import logging
 import pytest
 
 from core.echo_brain import EchoBrain
-from core.errors import EchoBrainError, Forbidden, Unauthorized
+from core.errors import ConfigError, EchoBrainError, Forbidden, Unauthorized
 from core.origin import (
+    ANONYMOUS_CALLER,
+    ORIGIN_CALLER,
     Caller,
     TokenRedactingFilter,
     authenticate,
     bearer_token,
+    guest,
     is_origin_user,
     redact,
     require_origin,
@@ -24,8 +27,10 @@ ORIGIN = "origin-s3cret-token"
 ACCESS = "access-t0ken-value"
 
 
-def settings(origin_token: str | None = ORIGIN, access_token: str | None = None) -> Settings:
-    return load_settings(origin_token=origin_token, access_token=access_token)
+def settings(
+    origin_token: str | None = ORIGIN, access_token: str | None = None, **more: object
+) -> Settings:
+    return load_settings(origin_token=origin_token, access_token=access_token, **more)
 
 
 @pytest.mark.parametrize(
@@ -95,9 +100,9 @@ def test_bearer_token_extraction() -> None:
 
 def test_without_access_token_everyone_passes() -> None:
     s = settings()
-    assert authenticate(None, s) == Caller(is_origin=False, authenticated=False)
-    assert authenticate("Bearer wrong", s) == Caller(is_origin=False, authenticated=False)
-    assert authenticate(f"Bearer {ORIGIN}", s) == Caller(is_origin=True, authenticated=True)
+    assert authenticate(None, s) == ANONYMOUS_CALLER
+    assert authenticate("Bearer wrong", s) == ANONYMOUS_CALLER
+    assert authenticate(f"Bearer {ORIGIN}", s) == ORIGIN_CALLER
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer wrong", ACCESS, f"Basic {ACCESS}"])
@@ -113,13 +118,13 @@ def test_access_gate_refuses_missing_or_wrong_token(header: str | None) -> None:
 
 def test_access_gate_lets_access_and_origin_tokens_through() -> None:
     s = settings(access_token=ACCESS)
-    assert authenticate(f"Bearer {ACCESS}", s) == Caller(is_origin=False, authenticated=True)
-    assert authenticate(f"Bearer {ORIGIN}", s) == Caller(is_origin=True, authenticated=True)
+    assert authenticate(f"Bearer {ACCESS}", s) == guest("guest")
+    assert authenticate(f"Bearer {ORIGIN}", s) == ORIGIN_CALLER
 
 
 def test_access_gate_without_origin_token_still_accepts_access_token() -> None:
     s = settings(origin_token=None, access_token=ACCESS)
-    assert authenticate(f"Bearer {ACCESS}", s) == Caller(is_origin=False, authenticated=True)
+    assert authenticate(f"Bearer {ACCESS}", s) == guest("guest")
     with pytest.raises(Unauthorized):
         authenticate(f"Bearer {ORIGIN}", s)
 
@@ -145,7 +150,7 @@ def test_require_origin(
 ) -> None:
     s = settings(origin_token=origin_token, access_token=access_token)
     if outcome == "origin":
-        assert require_origin(header, s) == Caller(is_origin=True, authenticated=True)
+        assert require_origin(header, s) == ORIGIN_CALLER
         return
     assert isinstance(outcome, type)
     with pytest.raises(EchoBrainError) as info:
@@ -208,3 +213,35 @@ def test_log_filter_redacts_tokens(caplog: pytest.LogCaptureFixture) -> None:
     assert ORIGIN not in caplog.text and ACCESS not in caplog.text
     assert "header was Bearer *** and ***" in caplog.text
 
+
+
+def test_named_guests_each_get_their_name() -> None:
+    s = settings(guest_tokens="ana:tok-ana-1234, bo_2:tok-bo-5678", access_token=ACCESS)
+    assert authenticate("Bearer tok-ana-1234", s) == guest("ana")
+    assert authenticate("Bearer tok-bo-5678", s).name == "bo_2"
+    assert authenticate(f"Bearer {ACCESS}", s) == guest("guest")
+    assert authenticate(f"Bearer {ORIGIN}", s) == ORIGIN_CALLER
+    assert authenticate(f"Bearer {ORIGIN}", s).kind == "origin"
+    assert authenticate("Bearer tok-ana-1234", s).kind == "guest"
+    with pytest.raises(Unauthorized):
+        authenticate("Bearer tok-ana", s)
+    # a guest token alone closes the gate: no anonymous caller gets through
+    with pytest.raises(Unauthorized):
+        authenticate(None, settings(guest_tokens="ana:tok-ana-1234"))
+    assert authenticate(None, settings()).kind == "anonymous"
+
+
+@pytest.mark.parametrize("value", [
+    "ana", "ana:", ":tok", "Ana:tok", "origin:tok", "anonymous:tok", "a b:tok",
+    "ana:tok,ana:tok2", "ana:to k",
+])
+def test_bad_guest_tokens_fail_at_start_without_the_token(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(guest_tokens=value)
+    assert "ECHO_GUEST_TOKENS" in str(info.value)
+    assert "tok2" not in str(info.value) and "to k" not in str(info.value)
+
+
+def test_guest_tokens_are_redacted() -> None:
+    s = settings(guest_tokens="ana:tok-ana-1234")
+    assert redact("say tok-ana-1234 now", s) == "say *** now"
