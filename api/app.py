@@ -23,6 +23,7 @@ from core.echo_brain import EchoBrain
 from core.identity import load_manifests
 from core.memory.analyzer_process import AnalyzerProcess
 from core.memory.background import RecallBackground
+from core.memory.callers import CallerMemory
 from core.memory.index import MemoryIndex
 from core.memory.recall import Recaller
 from core.memory_core import MemoryStore
@@ -74,16 +75,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settled=lambda: all(c.state in ("ready", "failed") for c in circuits.values()),
     )
     recall.start()
+    memory = CallerMemory(settings, MemoryStore(settings, index))
     brain = EchoBrain(
         settings,
         circuits,
-        memory=MemoryStore(settings, index),
+        memory=memory,
         context=recaller,
         manifests=manifests,
         observer=app.state.metrics.observe_circuit,
     )
     app.state.runtime = Runtime(
-        settings, circuits, brain, replay=replay, index=index, recaller=recaller, recall=recall
+        settings, circuits, brain, replay=replay, index=index, recaller=recaller, recall=recall,
+        memory=memory,
     )
     log.info("echo-brain %s starting: replay and circuits loading in the background", app.version)
     try:
@@ -93,6 +96,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             asyncio.to_thread(recall.stop), *(asyncio.to_thread(c.close) for c in circuits.values())
         )
         recaller.close()
+        memory.close()
         index.close()
         unredact()
 

@@ -152,7 +152,14 @@ def test_a_token_in_the_prompt_never_reaches_memory() -> None:
     saved: list[tuple[str, str]] = []
 
     class Store:
-        def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
+        def guest_names(self) -> list[str]:
+            return []
+
+        def lines_of(self, names: list[str], prompt: str, k: int) -> list[object]:
+            return []
+
+        def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None,  # type: ignore[no-untyped-def]
+                      caller: Caller):
             saved.append((prompt, reply))
 
             class Result:
