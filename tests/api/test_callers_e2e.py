@@ -101,7 +101,8 @@ def test_guests_words_stay_theirs_and_never_crowd_out_the_origin(tmp_path: Path)
     lines = origin_tree.splitlines()
     assert lines.count(QUESTION) == 1 and "9999" not in origin_tree
     assert origin_tree.count(ORIGIN_HEADER) == 3  # two seeded turns, one saved
-    ana_tree = "\n".join(p.read_text("utf-8") for p in sorted((memory / "guests/ana").rglob("*.txt")))
+    ana_parts = sorted((memory / "guests/ana").rglob("*.txt"))
+    ana_tree = "\n".join(p.read_text("utf-8") for p in ana_parts)
     assert ana_tree.count("손님 ana의 말:") == 8 and ORIGIN_HEADER not in ana_tree
     assert ana_tree.splitlines().count(QUESTION) == 6 and ANA_SECRET in ana_tree
     settings = load_settings(memory_dir=memory)
