@@ -6,7 +6,9 @@ by weighted reciprocal rank (score = sum of weight / (RRF_K + rank)): dense weig
 lexical paths the share of the prompt's terms that occur in the archive at all, so an
 English prompt over Korean lines leans on meaning, not on a stray shared word. Then the
 best WIDEN_HITS hits are widened to their turn (up to TURN_RADIUS neighbouring lines of the
-same speaker), duplicates dropped. `k` counts the lines returned, widened turns included.
+same speaker) and their exchange (a question brings the reply that followed it, a reply the
+question it answered); a text (nearly) equal to one already taken is dropped, so `k` slots
+hold k different lines. `k` counts the lines returned, widened turns included.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ RRF_K = 10  # measured: 10 beat 30 and 60 on all three benchmark sets (BENCHMARK
 DEPTH = 50  # lines each path contributes to the fusion
 TURN_RADIUS = 1  # neighbouring lines of the same speaker's turn added to a hit
 WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant lines out)
+DISTINCT = True  # (near-)identical texts count once (core/memory/distinct.py)
+EXCHANGES = True  # a widened question brings its reply, a reply its question
 
 
 class Recaller:
@@ -57,6 +61,8 @@ class Recaller:
         the morpheme and dense paths instead of loading e5 and the postings itself."""
         self.index = index
         self.wait_for_models = wait_for_models
+        self.distinct = DISTINCT
+        self.exchanges = EXCHANGES
         self.warmed = threading.Event()
         self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
@@ -99,7 +105,8 @@ class Recaller:
         ranked, weights = self._ranked(prompt, path, max(DEPTH, k), k)
         if path != "fused":
             return self.parts.hits(ranked.get(path, [])[:k], ranked)
-        return self.parts.widened(_fuse(ranked, weights), ranked, k, TURN_RADIUS, WIDEN_HITS)
+        return self.parts.widened(_fuse(ranked, weights), ranked, k, TURN_RADIUS, WIDEN_HITS,
+                                  distinct=self.distinct, exchanges=self.exchanges)
 
     def context_for(self, prompt: str, k: int = 8) -> list[RecallHit]:
         """What the circuits get for a prompt (the fused recall; never raises)."""
