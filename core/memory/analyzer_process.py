@@ -41,7 +41,7 @@ class AnalyzerProcess:
         self.command = command or [sys.executable, "-m", "core.memory.analyzer_process"]
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
         self._failed_at = 0.0
 
