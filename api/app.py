@@ -68,7 +68,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     start_replay(settings, replay)
     index = MemoryIndex(settings.memory_dir)
     analyzer = AnalyzerProcess()  # Kiwi holds the GIL while it loads: not in this process
-    recaller = Recaller(index, analyzer=analyzer, wait_for_models=False)
+    recaller = Recaller(index, analyzer=analyzer, wait_for_models=False,
+                        year=settings.memory_year)
     recall = RecallBackground(
         recaller, replay, indexer=settings.recall_indexer, nice=settings.recall_nice,
         analyzer=analyzer,

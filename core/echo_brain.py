@@ -372,6 +372,7 @@ def _used(line: MemoryLine) -> dict[str, Any]:
         "part": getattr(line, "part", None),
         "line": getattr(line, "line", None),
         "speaker": getattr(line, "speaker", None),
+        "date": getattr(line, "date", None),
         "text": line.text,
     }
     if (guest := getattr(line, "guest", None)) is not None:

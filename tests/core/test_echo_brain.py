@@ -205,6 +205,6 @@ def test_only_the_origin_gets_remembered_lines_unless_shared(
     context = answer.memory.get("context")
     if caller.is_origin:
         assert context == [{"day": "day0101", "part": 1, "line": 2, "speaker": "origin",
-                            "text": "the planted line 7731"}]
+                            "date": None, "text": "the planted line 7731"}]
     else:
         assert context is None
