@@ -11,7 +11,9 @@ from importlib import metadata
 from fastapi import FastAPI
 
 from api.deps import Runtime
+from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.hosts import HostAllowlist
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import ask, health, memory, openai, ui
@@ -20,6 +22,7 @@ from api.schemas import error_responses
 from core.boot_memory_loop import ReplayStatus, start_replay
 from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
+from core.gate import allowed_hosts
 from core.identity import load_manifests
 from core.memory.analyzer_process import AnalyzerProcess
 from core.memory.background import RecallBackground
@@ -105,15 +108,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=_version(),
         summary="Three local GGUF circuits, one companion / 세 회로, 하나의 동반자",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves them from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(lambda: getattr(app.state, "runtime", None))
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: app.state.metrics)
+    app.add_middleware(HostAllowlist, allowed=allowed_hosts(settings))  # outermost
     for router in (health.router, ask.router, memory.router, metrics_route.router, ui.router):
         app.include_router(router)
     openai_errors = error_responses(401, 403, 404, 413, 422, 429, 503, 507)
     app.include_router(openai.router, responses=openai_errors)
     app.mount("/ui", ui.static_files(), name="ui-files")
+    install_docs(app)
     return app
