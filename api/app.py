@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -22,6 +23,7 @@ from api.schemas import error_responses
 from core.boot_memory_loop import ReplayStatus, start_replay
 from core.circuits import build_circuits
 from core.echo_brain import EchoBrain
+from core.fsio import PRIVATE_UMASK, tighten
 from core.gate import allowed_hosts
 from core.identity import load_manifests
 from core.memory.analyzer_process import AnalyzerProcess
@@ -57,11 +59,32 @@ def _redact_logs(settings: Settings) -> Callable[[], None]:
     return remove
 
 
+def _private_files(settings: Settings) -> Callable[[], None]:
+    """Everything the server writes is private (0600 files, 0700 folders), the memory first.
+
+    The umask covers what no code of ours writes (SQLite and its -wal/-shm, the circuits'
+    worker processes and their prefix cache); what an older version left readable to others
+    is tightened once here. The umask is restored on the way out.
+    """
+    previous = os.umask(PRIVATE_UMASK)
+    roots = (settings.memory_dir, settings.memory_backup_dir, settings.origin_dir,
+             settings.prefix_cache_dir)
+    changed = sum(tighten(root) for root in roots)
+    if changed:
+        log.info("made %d files and folders private (0600/0700) / 파일 권한을 비공개로", changed)
+
+    def restore() -> None:
+        os.umask(previous)
+
+    return restore
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start loading the circuits and the replay; free the models on the way out."""
     settings: Settings = app.state.settings
     unredact = _redact_logs(settings)
+    public_again = _private_files(settings)
     manifests = load_manifests(settings.manifest_dir)
     circuits = build_circuits(settings, manifests)
     for circuit in circuits.values():
@@ -98,6 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         recaller.close()
         index.close()
         unredact()
+        public_again()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
