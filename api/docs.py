@@ -8,6 +8,7 @@ and a Content-Security-Policy on both pages forbids any other origin.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from fastapi.openapi.docs import (
     get_swagger_ui_oauth2_redirect_html,
 )
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 ASSETS = "/docs-assets"
+# ReDoc's sidebar shows Redocly's logo from their CDN (the CSP would refuse it): ours instead
+REDOC_LOGO = ("https://cdn.redoc.ly/redoc/logo-mini.svg", f"{ASSETS}/favicon.png")
 # inline: FastAPI's page starts Swagger UI with an inline script; ReDoc injects its styles and
 # runs its search in a blob: worker. Everything else: this origin only.
 CSP = (
@@ -38,6 +41,13 @@ def assets_folder() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
+@cache
+def redoc_script() -> bytes:
+    """redoc.standalone.js with its one third-party image pointed at this server."""
+    script = (assets_folder() / "redoc.standalone.js").read_bytes()
+    return script.replace(REDOC_LOGO[0].encode(), REDOC_LOGO[1].encode())
+
+
 def _private(page: HTMLResponse) -> HTMLResponse:
     page.headers["Content-Security-Policy"] = CSP
     return page
@@ -46,6 +56,10 @@ def _private(page: HTMLResponse) -> HTMLResponse:
 def install_docs(app: FastAPI) -> None:
     """Serve /docs, its OAuth2 redirect, /redoc and their assets (create the app with
     docs_url=None and redoc_url=None)."""
+    @app.get(f"{ASSETS}/redoc.standalone.js", include_in_schema=False)
+    async def redoc_js() -> Response:  # before the mount below, which would answer it first
+        return Response(redoc_script(), media_type="text/javascript")
+
     app.mount(ASSETS, StaticFiles(directory=assets_folder()), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
     redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"

@@ -137,6 +137,7 @@ def test_docs_pages_reference_only_this_server(page: str) -> None:
             if url.endswith((".js", ".css", ".png")):
                 asset = client.get(url)
                 assert asset.status_code == 200 and len(asset.content) > 1000, url
+                assert b"cdn.redoc.ly" not in asset.content, url  # ReDoc's logo is ours
         csp = response.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "connect-src 'self'" in csp
         assert "http" not in csp
