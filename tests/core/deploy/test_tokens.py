@@ -87,6 +87,15 @@ def test_the_launcher_generates_on_a_public_bind_only_and_the_image_runs_the_scr
     assert "COPY scripts/tokens.sh scripts/" in dockerfile
 
 
+def test_the_zip_carries_every_script_the_launcher_sources() -> None:
+    from core.deploy.zip import intended_entries
+
+    sourced = re.findall(r'^source "\$APP_DIR/(\S+)"$', (REPO / "runpod_launcher.sh").read_text(),
+                         re.M)
+    assert "scripts/tokens.sh" in sourced
+    assert set(sourced) <= set(intended_entries(REPO, include_memory=False))
+
+
 def test_the_script_is_shellcheck_clean() -> None:
     exe = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     if not Path(exe).exists():
