@@ -75,9 +75,9 @@ def test_killing_a_worker_mid_answer_costs_only_that_circuit(tmp_path: Path) -> 
 
 
 def test_a_server_killed_with_sigkill_leaves_no_worker_behind(tmp_path: Path) -> None:
-    with run_server(tmp_path) as server:
+    with run_server(tmp_path, ECHO_ORIGIN_TOKEN=ORIGIN) as server:
         server.wait_ready()
-        pids = list(worker_pids(server.url).values())
+        pids = list(worker_pids(server).values())
         assert all(alive(pid) for pid in pids)
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
