@@ -72,7 +72,7 @@ def test_a_new_turn_is_recallable_within_seconds(tmp_path: Path) -> None:
         assert cat["speaker"] == "origin"
         assert set(cat) == {"day", "part", "line", "speaker", "text", "ranks", "date"}
         assert cat["date"] == datetime.date.today().isoformat()  # said today
-        metrics = httpx.get(server.url + "/metrics").text
+        metrics = httpx.get(server.url + "/metrics", headers=origin).text  # a token is set
         assert "echo_recall_lines_done" in metrics and "echo_recall_lines_per_second" in metrics
 
 
