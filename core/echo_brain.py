@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +152,8 @@ class EchoBrain:
             results = await self.fan_out(
                 prompt, options, on_delta=on_delta, on_done=on_done, memory=remembered
             )
+            if not caller.is_origin:  # where the origin's files lie is his alone
+                results = {n: _without_paths(r) for n, r in results.items()}
             answer = Answer(reply=await self._merge(prompt, results), kind="echo", circuits=results)
         answer.memory = await self._save(prompt, answer.reply, idempotency_key, caller)
         if caller.is_origin and answer.kind == "echo":
@@ -378,6 +382,17 @@ def _used(line: MemoryLine) -> dict[str, Any]:
     if (guest := getattr(line, "guest", None)) is not None:
         doc["guest"] = guest
     return doc
+
+
+PATH_RE = re.compile(r"(?:[A-Za-z]:)?[\\/][^\s'\"]*[\\/][^\s'\")]*")
+
+
+def _without_paths(result: CircuitResult) -> CircuitResult:
+    """A circuit's result with file paths cut out of its error (for callers other than the
+    origin; the rest of the reason, bilingual, stays)."""
+    if not result.error:
+        return result
+    return dataclasses.replace(result, error=PATH_RE.sub("…", result.error))
 
 
 def _unavailable(circuit: Circuit) -> CircuitResult:
