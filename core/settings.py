@@ -174,9 +174,10 @@ class Settings(BaseSettings):
             raise ValueError(f"a LoRA adapter is a .gguf file, got {value!r} ('' = none)")
         return value
 
-    @field_validator("cache_dir", mode="before")
+    @field_validator("cache_dir", "n_threads", "temperature", "memory_year", mode="before")
     @classmethod
-    def _blank_dir_is_unset(cls, value: object) -> object:
+    def _blank_is_unset(cls, value: object) -> object:
+        """`ECHO_N_THREADS=` (as .env.example writes it) means unset, not a bad number."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("origin_token", "access_token", "guest_tokens", "metrics_token",

@@ -1,8 +1,9 @@
 """The deploy zip (SPEC §10): deterministic, self-checked, never a secret or a model.
 
 Rules:
-- included: the folders api/ core/ llm/ manifest/ origin/ ui/ memory/ and the files
-  runpod_launcher.sh pyproject.toml uv.lock README.md .env.example
+- included: the folders api/ cli/ core/ llm/ origin_model/ dashboard/ manifest/ origin/
+  ui/ memory/ docs/ (the README's pages) and the files runpod_launcher.sh
+  scripts/llama_build.sh scripts/tokens.sh pyproject.toml uv.lock README.md .env.example
   models.toml Dockerfile (those that exist);
 - memory/: its day folders and part files, unless --no-memory; the folder entry
   `memory/` (and its .gitkeep) always. The search index (*.sqlite3, *.db and their
@@ -33,7 +34,7 @@ from core.deploy.zip_lora import is_lora_entry, lora_entries
 from core.errors import ConfigError, ZipError
 
 INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin",
-                "ui", "memory")
+                "ui", "memory", "docs")
 INCLUDE_FILES = ("runpod_launcher.sh", "scripts/llama_build.sh", "scripts/tokens.sh",
                  "pyproject.toml", "uv.lock", "README.md", ".env.example", "models.toml",
                  "Dockerfile")
