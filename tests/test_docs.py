@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,20 @@ def setting_variables() -> list[str]:
     return sorted(_variable_name(field) for field in Settings.model_fields)
 
 
-def served_routes() -> list[Route]:
-    """(METHOD, path) of every route: the OpenAPI paths, then those outside the schema."""
+@cache
+def _served_routes() -> tuple[Route, ...]:
     app = create_app()
     with warnings.catch_warnings():  # GET and HEAD on `/` share one operation id
         warnings.simplefilter("ignore", UserWarning)
         schema = app.openapi()
     found = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops}
     found |= set(_walk(app.routes, ""))
-    return sorted(found)
+    return tuple(sorted(found))
+
+
+def served_routes() -> list[Route]:
+    """(METHOD, path) of every route: the OpenAPI paths, then those outside the schema."""
+    return list(_served_routes())
 
 
 def _walk(routes: Iterable[Any], prefix: str) -> Iterable[Route]:
@@ -75,6 +81,11 @@ def _walk(routes: Iterable[Any], prefix: str) -> Iterable[Route]:
 
 def cli_commands() -> list[str]:
     """`echo-brain <command>` for every registered command (sub-commands of groups too)."""
+    return list(_cli_commands())
+
+
+@cache
+def _cli_commands() -> tuple[str, ...]:
     root = typer.main.get_command(build_app(["echo-brain"]))
     found: list[str] = []
 
@@ -87,7 +98,7 @@ def cli_commands() -> list[str]:
             visit(sub, [*words, name])
 
     visit(root, ["echo-brain"])
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 # --- the checks ----------------------------------------------------------------------------
