@@ -134,6 +134,34 @@ def missing_commands(text: str, commands: Iterable[str]) -> list[str]:
     return [c for c in commands if not re.search(rf"{re.escape(c)}(?![\w-])", text)]
 
 
+SOURCES = ("api", "cli", "core", "llm", "origin_model", "tune", "trainkit", "dashboard",
+           "benchmarks", "scripts", "runpod_launcher.sh", "Dockerfile")
+
+
+@cache
+def source_text() -> str:
+    """Every source file the code reads variables in (Python and shell), one text."""
+    texts = []
+    for name in SOURCES:
+        path = ROOT / name
+        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
+        texts += [read(f) for f in files if f.suffix in (".py", ".sh", "") and f.is_file()
+                  and "__pycache__" not in f.parts]
+    return "\n".join(texts)
+
+
+def stale_variables(text: str, settings: Iterable[str], source: str) -> list[str]:
+    """ECHO_* names the text mentions that are neither settings nor read anywhere in the code."""
+    named = set(re.findall(r"(?<![A-Za-z0-9_])ECHO_[A-Z0-9_]*[A-Z0-9]", text))
+    return sorted(n for n in named - set(settings) if not _named(n).search(source))
+
+
+def stale_commands(text: str, commands: Iterable[str]) -> list[str]:
+    """`echo-brain <word>` in the text where no such command exists."""
+    named = set(re.findall(r"echo-brain [a-z][a-z-]*[a-z]", text))
+    return sorted(named - set(commands))
+
+
 # --- the docs as they are -------------------------------------------------------------------
 
 
@@ -243,3 +271,16 @@ def test_a_command_left_out_is_reported(command: str) -> None:
     assert missing_commands(text, [command]) == []
     cut = _without(text, rf"{re.escape(command)}(?![\w-])")
     assert missing_commands(cut, cli_commands()) == [command]
+
+
+def test_the_docs_name_no_variable_or_command_that_is_gone() -> None:
+    """A setting or command removed from the code does not linger in the docs."""
+    text = read(ROOT / "README.md") + all_docs()
+    assert stale_variables(text, setting_variables(), source_text()) == []
+    assert stale_commands(text, cli_commands()) == []
+
+
+def test_a_variable_or_command_that_is_gone_is_reported() -> None:
+    text = all_docs() + "\nSet `ECHO_NO_SUCH_THING=1` and run `echo-brain frobnicate`.\n"
+    assert stale_variables(text, setting_variables(), source_text()) == ["ECHO_NO_SUCH_THING"]
+    assert stale_commands(text, cli_commands()) == ["echo-brain frobnicate"]
