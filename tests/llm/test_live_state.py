@@ -17,7 +17,7 @@ MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 PERSONA = "You are a calm assistant who answers in one sentence. 당신은 차분한 도우미입니다."
 QUESTION = "What is the capital of France? My secret word is heliotrope."
-STRONG = {"layers": (0, 1, 2, 3), "b_std": 0.5}  # large enough to change a greedy answer
+TUNED = {"layers": (0, 1, 2, 3), "b_std": 0.2}  # changes the greedy answer, still words
 
 
 def make(lora: Path | None = None, prefixes: bool = True,
@@ -34,7 +34,7 @@ def ask(backend: LlamaBackend, who: str | None, question: str = QUESTION) -> tup
     """Greedy answer and the prompt tokens reused from the KV state, for caller `who`."""
     gen = Generation([{"role": "system", "content": PERSONA},
                       {"role": "user", "content": question}],
-                     max_tokens=12, temperature=0.0, origin=who == "origin", audience=who)
+                     max_tokens=8, temperature=0.0, origin=who == "origin", audience=who)
     return "".join(backend.stream(gen)), gen.usage["cached_tokens"]
 
 
@@ -46,7 +46,7 @@ def static_tokens(backend: LlamaBackend) -> int:
 
 @pytest.fixture(scope="module")
 def adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_lora(tmp_path_factory.mktemp("lora") / "self.gguf", DEMO, **STRONG)  # type: ignore[arg-type]
+    return write_lora(tmp_path_factory.mktemp("lora") / "self.gguf", DEMO, **TUNED)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def references(adapter: Path) -> dict[str, str]:
             out[name] = ask(backend, "origin")[0]
         finally:
             backend.close()
-    assert out["base"] and out["adapted"] and out["base"] != out["adapted"]
+    assert out["base"].strip() and out["adapted"].strip() and out["base"] != out["adapted"]
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,9 @@ import pytest
 from gguf import GGUFWriter, TokenType
 
 from benchmarks.tune_fixture import llama_tensors
-from llm.backend import TRAINED_ON_MEMORY_KEY
+from llm.backend import TRAINED_ON_MEMORY_KEY, Generation
 from llm.circuit import Circuit
-from llm.llama_backend import LlamaConfig
+from llm.llama_backend import LlamaBackend, LlamaConfig
 from llm.process_backend import ProcessBackend
 
 
@@ -59,3 +60,30 @@ def test_the_worker_reads_the_flag_and_the_circuit_keeps_it(tmp_path: Path, flag
         assert circuit.snapshot().get("origin_only", False) is flagged
     finally:
         circuit.close()
+
+
+def test_without_a_chat_template_nothing_is_shared_between_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No template, no static prefix: another caller starts from an empty KV state."""
+    backend = LlamaBackend(LlamaConfig(str(write_nano(tmp_path / "nano.gguf", True)), n_ctx=128,
+                                       n_threads=1, n_threads_batch=1))
+    backend.load()
+    live: list[int] = []  # the tokens the KV state holds when each request starts
+    chat = backend._stream_chat
+
+    def seen(gen: Generation) -> Iterator[str]:
+        live.append(backend._llama.n_tokens)
+        return chat(gen)
+
+    monkeypatch.setattr(backend, "_stream_chat", seen)
+    try:
+        for who in ("origin", "origin", "ana", "ana", None, None):
+            gen = Generation([{"role": "user", "content": "hello there"}], max_tokens=3,
+                             temperature=0.0, origin=who == "origin", audience=who)
+            "".join(backend.stream(gen))
+    finally:
+        backend.close()
+    assert live[0] == 0 and live[1] > 0  # the origin's own state stays for the origin
+    assert live[2] == 0 and live[3] > 0  # a guest after the origin: nothing
+    assert live[4] == live[5] == 0  # anonymous callers are never the same one
