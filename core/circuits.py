@@ -162,6 +162,7 @@ def build_circuits(settings: Settings, manifests: Sequence[Manifest] = ()) -> di
             queue_size=settings.queue_size,
             timeout_s=settings.circuit_timeout_s,
             adapter=configured_adapter(settings, name),
+            origin_only=settings.origin_only(name),
         )
         for name in CIRCUIT_NAMES
     }
