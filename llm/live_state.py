@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm.adapter import apply_adapter
+from llm.llama_private import live_tokens
 from llm.prefix_state import truncate_sequence, write_sequence
 
 
@@ -126,4 +127,4 @@ class LiveState:
 
     def live(self) -> list[int]:
         """The tokens the live KV state holds."""
-        return list(self.llama._input_ids[: self.llama.n_tokens])
+        return live_tokens(self.llama)

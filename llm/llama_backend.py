@@ -14,13 +14,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from llm.adapter import check_adapter, load_adapter
 from llm.backend import TRAINED_ON_MEMORY_KEY, Backend, BackendError, Generation
+from llm.config import LlamaConfig
 from llm.live_state import LiveState, WarmPrefix, common_prefix
+from llm.llama_private import token_text
 from llm.prefix_warm import PrefixWarmer
 
 log = logging.getLogger(__name__)
@@ -28,23 +29,8 @@ log = logging.getLogger(__name__)
 SENTINEL = "\u2063\u2063echo-prefix-end\u2063\u2063"  # cut mark inside a templated prefix
 
 
-@dataclass
-class LlamaConfig:
-    """Everything a worker needs to load one model (picklable, secret-free)."""
 
-    model_path: str
-    n_ctx: int = 4096
-    n_gpu_layers: int = -1
-    n_threads: int | None = None
-    n_threads_batch: int | None = None
-    prefixes: list[str] = field(default_factory=list)
-    lora_path: str | None = None  # a GGUF LoRA adapter made for this exact base model
-    lora_scale: float = 1.0
-    cache_dir: str | None = None  # evaluated prefixes on disk (None: never saved)
-    cache_max_bytes: int = 2 << 30
-
-
-__all__ = ["LlamaBackend", "LlamaConfig", "common_prefix"]
+__all__ = ["LlamaBackend", "LlamaConfig", "common_prefix"]  # LlamaConfig lives in llm.config
 
 
 class LlamaBackend(Backend):
@@ -257,8 +243,8 @@ def _chat_formatter(llama: Any) -> Any:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     eos_id, bos_id = llama.token_eos(), llama.token_bos()
-    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
-    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+    eos = token_text(llama, eos_id) if eos_id != -1 else ""
+    bos = token_text(llama, bos_id) if bos_id != -1 else ""
     return Jinja2ChatFormatter(
         template=template, eos_token=eos, bos_token=bos, stop_token_ids=[eos_id]
     )

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llm.prefix_cache import PrefixCache
-from llm.prefix_state import context_identity, prefix_key, read_sequence, write_sequence
+from llm.llama_private import drop_cells, logits_stale
+from llm.prefix_cache import PrefixCache, context_identity, prefix_key
+from llm.prefix_state import read_sequence, write_sequence
 
 if TYPE_CHECKING:
-    from llm.llama_backend import LlamaConfig
+    from llm.config import LlamaConfig
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,9 @@ class PrefixWarmer:
         """
         n = len(tokens)
         self.llama.eval([tokens[-1]])
-        self.llama._ctx.kv_cache_seq_rm(-1, n, -1)
+        drop_cells(self.llama, n)
         self.llama.n_tokens = n
-        self.llama._requires_eval = True
+        logits_stale(self.llama)
 
     def _key(self, tokens: Sequence[int], adapted: bool) -> str | None:
         if self.cache is None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from llm.backend import Backend, BackendError, Generation, WorkerDied
-from llm.llama_backend import LlamaConfig
+from llm.config import LlamaConfig
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ import pytest
 from benchmarks.lora_fixture import write_lora
 from llm.adapter import check_adapter, read_adapter_header
 from llm.backend import BackendError, Generation
+from llm.config import LlamaConfig
 from llm.fingerprint import model_fingerprint
-from llm.llama_backend import LlamaBackend, LlamaConfig
+from llm.llama_backend import LlamaBackend
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"

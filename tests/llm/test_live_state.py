@@ -10,8 +10,9 @@ import pytest
 
 from benchmarks.lora_fixture import write_lora
 from llm.backend import Generation
+from llm.config import LlamaConfig
 from llm.live_state import reusable
-from llm.llama_backend import LlamaBackend, LlamaConfig
+from llm.llama_backend import LlamaBackend
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -12,7 +12,8 @@ from gguf import GGUFWriter, TokenType
 from benchmarks.tune_fixture import llama_tensors
 from llm.backend import TRAINED_ON_MEMORY_KEY, Generation
 from llm.circuit import Circuit
-from llm.llama_backend import LlamaBackend, LlamaConfig
+from llm.config import LlamaConfig
+from llm.llama_backend import LlamaBackend
 from llm.process_backend import ProcessBackend
 
 
