@@ -1,7 +1,8 @@
 """The one home of durable file writes: whole writes, fsync, atomic replace, folder locks.
 
 Every writer in `core/` goes through here: the memory appends and their mirror,
-insight.json, and the files of a created project.
+insight.json, and the files of a created project; the training kit's checkpoints, token
+files and adapters too (`atomic_write_with`, for writers that want a path).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,6 +48,21 @@ def atomic_write(path: Path, data: bytes) -> None:
             write_all(fd, data)
         finally:
             os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_with(path: Path, write: Callable[[Path], object]) -> None:
+    """Replace `path` by what `write(temp)` puts in a temporary file beside it (torch.save,
+    a GGUF writer): fsync, rename, fsync the folder; the guarantees of `atomic_write`."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(temp)
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

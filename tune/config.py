@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from origin_model.config import TrainConfig
+from trainkit.config import RunConfig
 
 
 @dataclass
-class TuneConfig(TrainConfig):
-    """How long, how hard and with what adapter to tune; the schedule fields are train's."""
+class TuneConfig(RunConfig):
+    """Which circuit, what adapter, and the schedule's defaults for a LoRA (smaller steps)."""
 
     circuit: str = "self"
     rank: int = 16

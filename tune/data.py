@@ -19,10 +19,10 @@ import numpy as np
 
 from core.memory.archive import discover
 from core.settings import Settings
-from origin_model import errors as train_errors
 from origin_model.corpus import ArchiveStats, Turn, iter_turns
-from origin_model.data import VAL_EVERY
-from origin_model.files import guarded_write, tmp_path, write_atomic, write_text_atomic
+from trainkit import errors as train_errors
+from trainkit.config import VAL_EVERY
+from trainkit.files import guarded_write, tmp_path, write_text, write_with
 from tune.chat import ChatTokenizer, Segment
 
 CHUNK_TURNS = 8
@@ -105,13 +105,13 @@ def prepare(memory_dir: Path, data: Path, settings: Settings, chat: ChatTokenize
         with guarded_write(data):
             data.mkdir(parents=True, exist_ok=True)
             cached = _write(memory_dir, data, settings, chat, digest)
-        write_text_atomic(data / "meta.json", json.dumps(asdict(cached), indent=2))
+        write_text(data / "meta.json", json.dumps(asdict(cached), indent=2))
     if cached.turns == 0:
         raise train_errors.no_archive(str(memory_dir))
     if min(cached.train_targets, cached.val_targets) == 0:
         raise train_errors.too_small(cached.val_targets, cached.train_targets, 1)
     if not (data / "bytes.npy").is_file():
-        write_atomic(data / "bytes.npy", lambda tmp: _save_npy(tmp, chat.byte_lengths()))
+        write_with(data / "bytes.npy", lambda tmp: _save_npy(tmp, chat.byte_lengths()))
     return cached
 
 
