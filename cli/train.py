@@ -7,22 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cli import training
 from cli.common import settings_or_exit
-from cli.training import (
-    AsJson,
-    CheckpointMinutes,
-    MemoryDir,
-    Minutes,
-    Resume,
-    Steps,
-    Threads,
-    check_horizon,
-    check_packages,
-    fail,
-    model_ref,
-    run_training,
-    show_summary,
-)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,19 +17,19 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    memory_dir: MemoryDir = None,
+    memory_dir: training.MemoryDir = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Run folder (default <ECHO_MODELS_DIR>/origin) / 결과 폴더")] = None,
-    minutes: Minutes = None,
-    steps: Steps = None,
+    minutes: training.Minutes = None,
+    steps: training.Steps = None,
     size: Annotated[str, typer.Option(
         "--size", help="nano (~1.5M parameters) or small (~4.5M) / 모델 크기")] = "nano",
-    resume: Resume = False,
-    checkpoint_minutes: CheckpointMinutes = 5.0,
-    threads: Threads = None,
+    resume: training.Resume = False,
+    checkpoint_minutes: training.CheckpointMinutes = 5.0,
+    threads: training.Threads = None,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, max=1024, help="Windows per step / 배치 크기")] = 16,
-    as_json: AsJson = False,
+    as_json: training.AsJson = False,
 ) -> None:
     """Train the origin's own model on the memory archive / 기억으로 오리진의 모델을 학습합니다.
 
@@ -52,13 +38,13 @@ def train(
     the model as a circuit.
     """
     if size not in ("nano", "small"):
-        raise fail(f"--size must be nano or small, not {size!r}.",
+        raise training.fail(f"--size must be nano or small, not {size!r}.",
                    f"--size는 nano 또는 small이어야 합니다({size!r}은 안 됩니다).")
-    check_horizon(minutes, steps)
+    training.check_horizon(minutes, steps)
     settings = settings_or_exit()
     memory = memory_dir or settings.memory_dir
     out_dir = (out or settings.models_dir / "origin").resolve()
-    check_packages("train")
+    training.check_packages("train")
     from origin_model.config import TrainConfig
     from origin_model.train import train as train_model
 
@@ -67,10 +53,10 @@ def train(
                          resume=resume, threads=threads)
     if steps is not None:
         config.log_every = max(1, min(config.log_every, steps // 10))
-    summary = run_training(
+    summary = training.run_training(
         lambda event, stop: train_model(memory, out_dir, settings, config, event, stop),
         out_dir, as_json)
-    serve = f"ECHO_SELF_MODEL={model_ref(out_dir / summary['files']['gguf'], settings)}"
+    serve = f"ECHO_SELF_MODEL={training.model_ref(out_dir / summary['files']['gguf'], settings)}"
     head = {"size / 크기": f"{summary['size']} ({summary['parameters']:,} parameters)"}
     tail = {"folder / 폴더": str(out_dir), "files / 파일": ", ".join(summary["files"].values())}
-    show_summary(summary, serve, "origin model / 오리진 모델", head, tail, as_json)
+    training.show_summary(summary, serve, "origin model / 오리진 모델", head, tail, as_json)

@@ -22,7 +22,7 @@ from origin_model.corpus import ArchiveStats, Turn, iter_turns
 from origin_model.tokenizer import ChatEncoder, load_tokenizer, train_tokenizer, turn_text
 from trainkit import errors
 from trainkit.config import VAL_EVERY
-from trainkit.files import guarded_write, tmp_path, write_text
+from trainkit.files import guarded_write, read_record, tmp_path, write_text
 
 FORMAT_VERSION = "chatml-1"
 ENCODE_CHUNK = 2048
@@ -121,7 +121,7 @@ def prepare(
         if stats.turns == 0:
             raise errors.no_archive(str(memory_dir))
         tokenizer = data / "tokenizer.model"
-        cached = _cached(data / "meta.json")
+        cached = read_record(data / "meta.json", DataInfo)
         if not tokenizer.is_file() or not (keep_tokenizer or (cached and cached.digest == digest)):
             progress("training the tokenizer / 토크나이저 학습 중")
             with guarded_write(tokenizer):
@@ -158,13 +158,6 @@ def _write_bins(
                     *counts)
     write_text(data / "meta.json", json.dumps(asdict(info), indent=2))
     return info
-
-
-def _cached(path: Path) -> DataInfo | None:
-    try:
-        return DataInfo(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
 
 
 def _bins_ok(data: Path) -> bool:

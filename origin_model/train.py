@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +53,7 @@ def train(memory_dir: Path, out_dir: Path, settings: Settings, config: TrainConf
         model.load_state_dict(doc["model"])
     session = open_run(config, out_dir, optimizer, device, doc, on_event,
                        stop or threading.Event())
-    plan = plan_step(device)
-    data, context = out_dir / "data", model.config.context
-    hooks = NanoTraining(config, info, model, plan, StepLoss(model, plan.compile),
-                         TokenStream(data / "train.bin", context),
-                         TokenStream(data / "val.bin", context).fixed_windows(config.val_tokens),
-                         byte_lengths(load_tokenizer(data / "tokenizer.model")))
-    return run(session, hooks)
+    return run(session, NanoTraining(config, info, model, plan_step(device), out_dir / "data"))
 
 
 def restore_tokenizer(doc: dict[str, Any], target: Path) -> None:
@@ -86,19 +79,19 @@ def train_step(model: Transformer, optimizer: AdamW, batch: Batch, device: torch
     return float(loss.detach())
 
 
-@dataclass
 class NanoTraining:
     """The nano model's part of a run (trainkit.run.Hooks)."""
 
-    config: TrainConfig
-    info: DataInfo
-    model: Transformer
-    plan: StepPlan
-    loss: StepLoss
-    stream: TokenStream
-    val: Batch  # the held-out windows
-    lengths: np.ndarray  # UTF-8 bytes of each token
-    name: str = "train"
+    name = "train"
+
+    def __init__(self, config: TrainConfig, info: DataInfo, model: Transformer, plan: StepPlan,
+                 data: Path) -> None:
+        self.config, self.info, self.model, self.plan = config, info, model, plan
+        self.loss = StepLoss(model, plan.compile)
+        context = model.config.context
+        self.stream = TokenStream(data / "train.bin", context)
+        self.val = TokenStream(data / "val.bin", context).fixed_windows(config.val_tokens)
+        self.lengths = byte_lengths(load_tokenizer(data / "tokenizer.model"))
 
     def start(self, run: Run) -> dict[str, Any]:
         """The model's size and the step plan."""

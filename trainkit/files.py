@@ -11,12 +11,13 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.fsio import atomic_write, atomic_write_with
 from trainkit.errors import write_failed
 
 TMP_SUFFIX = ".tmp"
+Record = TypeVar("Record")
 
 
 def tmp_path(target: Path) -> Path:
@@ -46,6 +47,14 @@ def write_text(target: Path, text: str) -> None:
 def write_json(target: Path, doc: dict[str, Any]) -> None:
     """Atomically write a JSON document (train.json, tune.json, meta.json)."""
     write_text(target, json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def read_record(path: Path, kind: Callable[..., Record]) -> Record | None:
+    """The record a JSON file holds (data/meta.json); None when missing, damaged or stale."""
+    try:
+        return kind(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def remove_stale_tmp(folder: Path) -> list[str]:

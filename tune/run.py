@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from tune.chat import ChatTokenizer
 from tune.config import TuneConfig
 from tune.data import MaskedStream, TuneData, has_turns, prepare
 from tune.model import LlamaLoRA
-from tune.steps import Batch, evaluate, train_step
+from tune.steps import evaluate, train_step
 from tune.weights import GGUFWeights, open_weights
 
 # positions per forward/backward of a resident model: the demo model's activations take about
@@ -78,12 +78,7 @@ def tune(model_path: Path, memory_dir: Path, out_dir: Path, settings: Settings,
         model.adapters.load_state_dict(doc["adapters"])
     session = open_run(config, out_dir, optimizer, device, doc, on_event,
                        stop or threading.Event())
-    data = out_dir / "data"
-    hooks = LoRATuning(config, base, info, weights, model,
-                       MaskedStream(data, "train", config.context),
-                       MaskedStream(data, "val", config.context).fixed_windows(config.val_tokens),
-                       np.load(data / "bytes.npy"))
-    return run(session, hooks)
+    return run(session, LoRATuning(config, base, info, model, out_dir / "data"))
 
 
 def check_resume(doc: dict[str, Any], base: dict[str, str], rank: int, alpha: float) -> None:
@@ -107,21 +102,20 @@ def _chat(model_path: Path) -> ChatTokenizer:
         raise errors.corrupt_gguf(str(model_path), f"tokenizer: {exc}"[:200]) from None
 
 
-@dataclass
 class LoRATuning:
     """The adapter's part of a run (trainkit.run.Hooks)."""
 
-    config: TuneConfig
-    base: dict[str, str]  # the GGUF's file name and fingerprint
-    info: TuneData
-    weights: GGUFWeights
-    model: LlamaLoRA
-    stream: MaskedStream
-    val: Batch  # the held-out windows
-    lengths: np.ndarray  # UTF-8 bytes of each token
-    name: str = "tune"
-    step_dequant_s: float = 0.0  # unpacking time inside training steps (this session)
-    step_s: float = 0.0
+    name = "tune"
+
+    def __init__(self, config: TuneConfig, base: dict[str, str], info: TuneData,
+                 model: LlamaLoRA, data: Path) -> None:
+        self.config, self.base, self.info, self.model = config, base, info, model
+        self.weights: GGUFWeights = model.weights
+        self.stream = MaskedStream(data, "train", config.context)
+        self.val = MaskedStream(data, "val", config.context).fixed_windows(config.val_tokens)
+        self.lengths = np.load(data / "bytes.npy")  # UTF-8 bytes of each token
+        self.step_dequant_s = 0.0  # unpacking time inside training steps (this session)
+        self.step_s = 0.0
 
     @property
     def trainable(self) -> int:
