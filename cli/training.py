@@ -74,8 +74,10 @@ def check_packages(command: str, packages: tuple[str, ...] = ()) -> None:
 
 def run_training(runner: Runner, out_dir: Path, quiet: bool) -> dict[str, Any]:
     """Run the kit's loop with Ctrl-C/SIGTERM as a clean stop; its errors as exits 2 or 130."""
+    from core.fsio import tighten
     from trainkit.errors import Interrupted, TrainError, write_failed
 
+    tighten(out_dir)  # what an older version wrote readable to others (new files: 0600)
     stop = threading.Event()
     previous = _install_signals(stop)
     try:

@@ -117,7 +117,8 @@ def backend_factory(
         if is_remote(spec):
             from llm.remote_backend import RemoteBackend
 
-            return RemoteBackend.from_spec(spec, timeout_s=settings.circuit_timeout_s)
+            return RemoteBackend.from_spec(spec, timeout_s=settings.circuit_timeout_s,
+                                           api_key=settings.api_key(circuit))
         path = model_path(settings, spec)
         if path.suffix.lower() != ".gguf":
             raise BackendError(
@@ -161,6 +162,7 @@ def build_circuits(settings: Settings, manifests: Sequence[Manifest] = ()) -> di
             queue_size=settings.queue_size,
             timeout_s=settings.circuit_timeout_s,
             adapter=configured_adapter(settings, name),
+            origin_only=settings.origin_only(name),
         )
         for name in CIRCUIT_NAMES
     }

@@ -97,9 +97,11 @@ def build_messages(
 
 
 def _label(hit: MemoryLine) -> str:
-    """A remembered line's label: its day, and the guest who said it for a guest's line."""
+    """A remembered line's label: its date (else its day folder), and the guest who said it
+    for a guest's line."""
+    when = getattr(hit, "date", None) or hit.day
     guest = getattr(hit, "guest", None)
-    return hit.day if guest is None else f"{hit.day}, guest {guest} / 손님 {guest}"
+    return when if guest is None else f"{when}, guest {guest} / 손님 {guest}"
 
 
 def _system(prefix: str, extra: str | None) -> str:

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         19, ge=0, le=19, description="CPU niceness of the background indexer (19 = lowest)."
     )
     memory_dir: Path = Field(Path("./memory"), description="The archive.")
+    memory_year: int | None = Field(
+        None, ge=1900, le=9999,
+        description="The year of the archive's day folders (unset = from each part's file time).",
+    )
     memory_backup_dir: Path = Field(Path("./memory_backup"), description="Mirror of every append.")
     manifest_dir: Path = Field(Path("./manifest"), description="Declaration files.")
     origin_dir: Path = Field(Path("./origin"), description="Origin-only area.")

@@ -62,6 +62,16 @@ def write_sequence(llama: Any, tokens: Sequence[int], payload: bytes) -> bool:
     return True
 
 
+def truncate_sequence(llama: Any, n: int) -> None:
+    """Drop every KV cell from position `n` on: the live state holds its first `n` tokens only."""
+    n = max(0, min(n, llama.n_tokens))
+    if n == llama.n_tokens:
+        return
+    llama._ctx.kv_cache_seq_rm(-1, n, -1)
+    llama.n_tokens = n
+    llama._requires_eval = True  # the logits were the dropped token's: never sample from them
+
+
 def context_identity(llama: Any, model_path: str, n_gpu_layers: int,
                      lora_path: str | None, lora_scale: float) -> dict[str, Any]:
     """Everything but the tokens that makes one prefix state differ from another."""

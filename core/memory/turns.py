@@ -13,12 +13,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from core.memory.distinct import DistinctTexts
 from core.memory.lines import PartLines
 from core.memory.rows import decode_lines, number_of, part_id_of, rowid_of
+from core.memory.when import line_date
 
 CACHED_PARTS = 256
 PATHS = ("morpheme", "dense", "trigram")
@@ -34,6 +36,7 @@ class RecallHit:
     speaker: str
     text: str
     ranks: dict[str, int | None]
+    date: str | None = None  # ISO date of the day folder (core/memory/when.py)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for /api/memory/recall."""
@@ -47,13 +50,15 @@ class _Part:
     part: int
     lines: PartLines
     where: dict[int, int]  # raw line number -> position in `lines`
+    date: date | None = None
 
 
 class PartCache:
     """Decoded parts of the index by id, re-read when a part changes."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, year: int | None = None) -> None:
         self.db_path = db_path
+        self.year = year
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self._parts: OrderedDict[int, _Part] = OrderedDict()
@@ -92,7 +97,8 @@ class PartCache:
                 for pid, size, mtime, day, part, *stored in rows:
                     lines = decode_lines(*stored)
                     where = {n: i for i, n in enumerate(lines.numbers)}
-                    self._parts[pid] = _Part((size, mtime), day, part, lines, where)
+                    when = line_date(day, mtime, self.year)
+                    self._parts[pid] = _Part((size, mtime), day, part, lines, where, when)
             found = {i: self._parts[i] for i, _, _ in stamps if i in self._parts}
             for i in found:
                 self._parts.move_to_end(i)
@@ -110,6 +116,11 @@ class PartCache:
             if part is not None and pos is not None:
                 out[rowid] = part.lines.texts[pos]
         return out
+
+    def dates(self, rowids: list[int]) -> dict[int, date | None]:
+        """The date of each rowid's part."""
+        parts = self._load({part_id_of(r) for r in rowids})
+        return {r: p.date for r in rowids if (p := parts.get(part_id_of(r))) is not None}
 
     def hits(self, rowids: list[int], ranked: dict[str, list[int]]) -> list[RecallHit]:
         """Hits for the rowids that exist, in order."""
@@ -180,6 +191,7 @@ def _hit(parts: dict[int, _Part], rowid: int, ranks: dict[str, dict[int, int]]) 
     return RecallHit(
         part.day, part.part, number_of(rowid), part.lines.speakers[pos] or "",
         part.lines.texts[pos], {p: ranks[p].get(rowid) if p in ranks else None for p in PATHS},
+        part.date.isoformat() if part.date else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,9 @@ def test_a_new_turn_is_recallable_within_seconds(tmp_path: Path) -> None:
             time.sleep(0.2)
         cat = said[0]
         assert cat["speaker"] == "origin"
-        assert set(cat) == {"day", "part", "line", "speaker", "text", "ranks"}
-        metrics = httpx.get(server.url + "/metrics").text
+        assert set(cat) == {"day", "part", "line", "speaker", "text", "ranks", "date"}
+        assert cat["date"] == datetime.date.today().isoformat()  # said today
+        metrics = httpx.get(server.url + "/metrics", headers=origin).text  # a token is set
         assert "echo_recall_lines_done" in metrics and "echo_recall_lines_per_second" in metrics
 
 
