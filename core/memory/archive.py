@@ -1,7 +1,9 @@
 """The archive on disk: find the day/part files and order them.
 
 Layout: `memory/dayMMDD/partN.txt` (the origin's archive) and
-`memory/dayMMDD/<speaker>/partN.txt` (what the server writes, `user/`).
+`memory/dayMMDD/<speaker>/partN.txt` (what the server writes, `user/`). Guests' turns live
+in `memory/guests/<name>/dayMMDD/partN.txt`: a tree of their own that the origin's replay,
+recall and training never read.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 DAY_RE = re.compile(r"day(\d{4})")
 PART_RE = re.compile(r"part(\d+)\.txt")
-IGNORED_ROOT_NAMES = frozenset({"insight.json"})
+GUESTS = "guests"  # memory/guests/<name>/: each guest's own tree, never the origin's archive
+IGNORED_ROOT_NAMES = frozenset({"insight.json", GUESTS})
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class MemoryIndex:
                 self.db_path, timeout=120, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA busy_timeout=120000")
+            conn.execute("PRAGMA secure_delete=ON")  # freed bytes are overwritten: see forget/
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
@@ -272,6 +273,12 @@ class MemoryIndex:
         """How many clean lines the index holds."""
         with self._lock:
             return int(self._db().execute("SELECT total(lines) FROM parts").fetchone()[0])
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database and truncate it (after a forget)."""
+        with self._lock:
+            if self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                log.warning("a reader kept the index's write-ahead log from being truncated")
 
     def close(self) -> None:
         """Close the database connection (it reopens on the next use)."""
