@@ -38,6 +38,7 @@ from core.memory.forget.plan import (
 )
 from core.memory.forget.scrub import reindex_part, scrub_recall
 from core.memory.index import MemoryIndex
+from core.memory.insight import refresh_insight
 from core.origin import ANONYMOUS
 from core.settings import GUEST_NAME_RE, Settings
 
@@ -145,6 +146,7 @@ class Forgetter:
         part = PartFile(self.memory_dir / target.rel, target.rel, target.day, target.part,
                         target.folder)
         part_id = reindex_part(self.index, part)
+        refresh_insight(self.index, self.memory_dir)  # its top terms come from the lines
         vectors = scrub_recall(self.memory_dir, part_id, intent.lines)
         self.index.checkpoint()
         journal.audit(self.origin_dir, intent.record(vectors=vectors, recovered=recovered))

@@ -226,3 +226,48 @@ def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
         assert files_holding(root, b"7777") == []
         assert os.listdir(root / "guests") == []
     assert read_audit(archive.origin_dir)[-1]["guest"] == "bob"
+
+
+CRASH = """
+import os, sys
+from core.memory.forget import forgetter
+from core.settings import load_settings
+step = sys.argv[1]
+def die(*args, **kwargs):
+    os._exit(9)  # as kill -9: no cleanup, no finally
+setattr(forgetter, step, die)
+forgetter.Forgetter(load_settings()).forget(sys.argv[2], [int(sys.argv[3])])
+"""
+
+
+@pytest.mark.parametrize("step", ["atomic_write", "reindex_part", "scrub_recall"])
+def test_a_forget_killed_at_any_step_is_whole_after_recovery(archive: Settings, step: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.core.memory.support import child_env
+
+    memory, backup = archive.memory_dir, archive.memory_backup_dir
+    blob = vector_of(memory, _part_id(archive), SECRET_LINE)
+    died = subprocess.run([sys.executable, "-c", CRASH, step, PART, str(SECRET_LINE)],
+                          env=child_env(), capture_output=True, text=True, timeout=120)
+    assert died.returncode == 9, died.stderr
+    assert len(list((archive.origin_dir / "forget_journal").iterdir())) == 1
+    forgetter = Forgetter(archive)
+    try:
+        assert forgetter.recover() == (0 if step == "atomic_write" else 1)
+    finally:
+        forgetter.close()
+    assert list((archive.origin_dir / "forget_journal").iterdir()) == []
+    assert (memory / PART).read_bytes().count(b"\n") == ARCHIVE.count("\n")
+    if step == "atomic_write":  # killed before the commit point: the line is fully there
+        assert (memory / PART).read_text(encoding="utf-8") == ARCHIVE
+        assert (backup / PART).read_text(encoding="utf-8") == ARCHIVE
+        assert vector_of(memory, _part_id(archive), SECRET_LINE) == blob
+        assert read_audit(archive.origin_dir) == []
+    else:  # after it: completed, everywhere
+        assert blob is not None
+        for root in (memory, backup):
+            assert files_holding(root, b"4172-8830") == [] and files_holding(root, blob) == []
+        assert vector_of(memory, _part_id(archive), SECRET_LINE) is None
+        assert read_audit(archive.origin_dir)[0]["recovered"] is True
