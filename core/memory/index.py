@@ -53,8 +53,11 @@ class MemoryIndex:
         self.db_path = self.memory_dir / DB_NAME
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._inode: int | None = None
 
     def _db(self) -> sqlite3.Connection:
+        if self._conn is not None and _inode(self.db_path) != self._inode:
+            self.close()  # deleted (a guest's forgotten tree) or replaced: follow the file
         if self._conn is None:
             self.memory_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
@@ -71,6 +74,7 @@ class MemoryIndex:
                     f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
                 )
             self._conn = conn
+            self._inode = _inode(self.db_path)
         return self._conn
 
     @contextmanager
@@ -292,6 +296,13 @@ class MemoryIndex:
         if getattr(self, "_conn", None) is not None:
             with contextlib.suppress(Exception):
                 self.close()
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 @contextmanager

@@ -209,9 +209,14 @@ def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
     for root in (guest, mirror):
         (root / "day0301").mkdir(parents=True)
         (root / "day0301" / "part1.txt").write_text("손님 bob의 말:\nbob의 비밀 7777\n", "utf-8")
-    index = MemoryIndex(guest)
-    index.search("비밀", 1)  # the guest's own index exists
-    index.close()
+    index = MemoryIndex(guest)  # the guest's own index, held open as the guest's store holds it
+    from core.memory.archive import PartFile
+    from core.memory.read import read_part
+
+    rel = "day0301/part1.txt"
+    with index.transaction() as conn:
+        index.write_parts(conn, [read_part(PartFile(guest / rel, rel, "day0301", 1))])
+    assert index.search("7777", 1)
     forgetter = Forgetter(archive)
     try:
         done = forgetter.forget_guest("bob")
@@ -226,6 +231,8 @@ def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
         assert files_holding(root, b"7777") == []
         assert os.listdir(root / "guests") == []
     assert read_audit(archive.origin_dir)[-1]["guest"] == "bob"
+    assert index.search("7777", 1) == []  # it follows its deleted file, not the old inode
+    index.close()
 
 
 CRASH = """
