@@ -278,3 +278,32 @@ def test_a_forget_killed_at_any_step_is_whole_after_recovery(archive: Settings, 
             assert files_holding(root, b"4172-8830") == [] and files_holding(root, blob) == []
         assert vector_of(memory, _part_id(archive), SECRET_LINE) is None
         assert read_audit(archive.origin_dir)[0]["recovered"] is True
+
+
+def test_a_warm_recaller_lets_go_of_the_line_in_memory(archive: Settings) -> None:
+    from core.memory.rows import rowid_of
+
+    recaller = Recaller(MemoryIndex(archive.memory_dir))
+    try:
+        recaller.warm()
+        rowid = rowid_of(_part_id(archive), SECRET_LINE)
+        [(terms,)] = recaller.store.query("SELECT terms FROM morphs WHERE rowid=?", (rowid,))
+        own = {t for t in terms.split() if recaller.morphs.doc_freq(t) == 1}
+        assert own and own <= set(recaller.morphs.docs)  # e.g. the safe's number
+        assert recaller.recall("blue safe 4172-8830", 3, "dense")  # the graph is mapped
+        forgetter = Forgetter(archive)
+        try:
+            forgetter.forget(PART, [SECRET_LINE])
+        finally:
+            forgetter.close()
+        hits = recaller.recall("blue safe 4172-8830", 10, "morpheme")
+        assert SECRET not in [h.text for h in hits]
+        assert recaller._renewal is not None
+        recaller._renewal.join(30)
+        assert not own & set(recaller.morphs.docs)  # new postings, without its terms
+        assert SECRET not in [h.text for h in recaller.recall("blue safe 4172-8830", 10)]
+        view = recaller.dense._view
+        assert view is None or rowid not in view or not any(view.get(rowid))
+    finally:
+        recaller.close()
+        recaller.index.close()
