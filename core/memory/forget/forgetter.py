@@ -90,6 +90,7 @@ class Forgetter:
             intent = Intent("turn" if turn else "line", self.who, target.rel, numbers)
             entry = journal.begin(self.origin_dir, intent)
             atomic_write(path, tombstoned(data, numbers))  # the commit point
+            _remove_stale_temps(path)
             self._complete_lines(intent, data)
             journal.finish(entry)
         return Forgotten(intent.id, intent.kind, f"{self.memory_dir.name}/{target.rel}",
@@ -121,6 +122,8 @@ class Forgetter:
         done = 0
         for entry, intent in journal.pending(self.origin_dir):
             with folder_lock(self.memory_dir):
+                if not entry.exists():
+                    continue  # another process (a worker) completed it meanwhile
                 if intent.kind == "guest":
                     done += self._recover_guest(intent)
                 else:
@@ -168,6 +171,7 @@ class Forgetter:
         new = tombstoned(mirror, same)
         if new != mirror:
             atomic_write(path, new)
+        _remove_stale_temps(path)
 
     def _guest_roots(self, name: str) -> tuple[Path, Path]:
         return self.memory_dir / GUESTS / name, self.backup_dir / GUESTS / name
@@ -195,6 +199,13 @@ class Forgetter:
         """Close the index connection this forgetter opened."""
         if self._own_index:
             self.index.close()
+
+
+def _remove_stale_temps(part: Path) -> None:
+    """Temporary copies of the part a writer killed mid-write left (they may hold the line);
+    every writer of a part holds the folder lock we hold, so any there now is stale."""
+    for temp in part.parent.glob(f".{part.name}.*.tmp"):
+        temp.unlink(missing_ok=True)
 
 
 def _move_aside(folder: Path, forget_id: str) -> None:

@@ -53,6 +53,8 @@ def scrub_recall(memory_dir: Path, part_id: int, numbers: list[int]) -> int:
     store = RecallStore(memory_dir)
     try:
         with graph_lock(memory_dir):
+            # a save killed mid-write left its temporary graph (savers hold this lock)
+            (Path(memory_dir) / f"{HNSW_FILE}.tmp").unlink(missing_ok=True)
             vectors = store.query(f"SELECT vec FROM vectors WHERE rowid IN ({marks})", rowids)
             zero_vectors(Path(memory_dir) / HNSW_FILE, [bytes(v) for (v,) in vectors])
             with store.transaction() as conn:

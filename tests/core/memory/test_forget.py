@@ -307,3 +307,26 @@ def test_a_warm_recaller_lets_go_of_the_line_in_memory(archive: Settings) -> Non
     finally:
         recaller.close()
         recaller.index.close()
+
+
+def test_stale_copies_left_by_killed_writers_go_too(archive: Settings) -> None:
+    memory, backup = archive.memory_dir, archive.memory_backup_dir
+    for root in (memory, backup):  # what an append or a graph save killed mid-write leaves
+        (root / PART).with_name(".part1.txt.4242.1.tmp").write_text(ARCHIVE, encoding="utf-8")
+    (memory / f"{HNSW_FILE}.tmp").write_bytes((memory / HNSW_FILE).read_bytes())
+    forgetter = Forgetter(archive)
+    try:
+        forgetter.forget(PART, [SECRET_LINE])
+    finally:
+        forgetter.close()
+    for root in (memory, backup):
+        assert files_holding(root, b"4172-8830") == []
+    assert not (memory / f"{HNSW_FILE}.tmp").exists()
+
+
+def test_a_said_text_equal_to_the_tombstone_is_kept() -> None:
+    from core.memory.lines import escape_line, needs_escape
+
+    assert needs_escape(TOMBSTONE)  # written escaped, so it is read back, not dropped
+    kept, _ = parse_lines(f"나의 말:\n{escape_line(TOMBSTONE)}\n{TOMBSTONE}\n")
+    assert kept.texts == [TOMBSTONE] and kept.numbers == [2]
