@@ -90,7 +90,6 @@ class Forgetter:
             intent = Intent("turn" if turn else "line", self.who, target.rel, numbers)
             entry = journal.begin(self.origin_dir, intent)
             atomic_write(path, tombstoned(data, numbers))  # the commit point
-            _remove_stale_temps(path)
             self._complete_lines(intent, data)
             journal.finish(entry)
         return Forgotten(intent.id, intent.kind, f"{self.memory_dir.name}/{target.rel}",
@@ -145,6 +144,7 @@ class Forgetter:
 
     def _complete_lines(self, intent: Intent, old: bytes | None, recovered: bool = False) -> None:
         target = parse_target(intent.rel)
+        _remove_stale_temps(self.memory_dir / target.rel)
         self._mirror_lines(target, intent.lines, old)
         part = PartFile(self.memory_dir / target.rel, target.rel, target.day, target.part,
                         target.folder)
