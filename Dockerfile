@@ -3,7 +3,12 @@
 #
 #   docker build -t echo-brain .
 #   docker run --gpus all -p 8000:8000 -v /srv/llm_models:/models -v /srv/echo-data:/data \
-#     -e ECHO_ORIGIN_TOKEN=... echo-brain
+#     echo-brain
+#
+# The server listens on 0.0.0.0, so it needs a guest gate: unless ECHO_GUEST_TOKENS or
+# ECHO_ACCESS_TOKEN is given (or ECHO_ALLOW_ANONYMOUS=true), the first start writes
+# /data/tokens.env (0600, on the volume) with a new ECHO_ACCESS_TOKEN and ECHO_ORIGIN_TOKEN
+# (unless given) and prints only its path: read it with `cat /srv/echo-data/tokens.env`.
 #
 # Stage 1 installs uv.lock into /opt/venv and builds llama-cpp-python with CUDA and a
 # portable CPU part (before the code is copied, so a code change does not rebuild it);
@@ -62,6 +67,7 @@ COPY dashboard/ dashboard/
 COPY manifest/ manifest/
 COPY ui/ ui/
 COPY README.md models.toml runpod_launcher.sh ./
+COPY scripts/tokens.sh scripts/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --inexact --no-dev --no-install-package llama-cpp-python \
        --python /usr/bin/python3
@@ -99,4 +105,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health\", timeout=4)"]
 
-CMD ["echo-brain", "serve"]
+# the tokens first (scripts/tokens.sh: made once on the volume, never printed), then the server
+CMD ["bash", "scripts/tokens.sh", "/data/tokens.env", "echo-brain", "serve"]

@@ -1,8 +1,11 @@
 # The README's two commands: `make run` and `make test`; `make train` for the origin's model.
 .PHONY: run test setup setup-dev setup-train train tune dashboard lint bench
 
+# `make run` listens on 127.0.0.1 (this machine only); HOST=0.0.0.0 make run opens it to the
+# network, which needs a guest gate (ECHO_GUEST_TOKENS or ECHO_ACCESS_TOKEN) or
+# ECHO_ALLOW_ANONYMOUS=true. / 기본은 이 컴퓨터에서만 접속 가능
 run: setup
-	.venv/bin/echo-brain serve
+	.venv/bin/echo-brain serve --host "$${HOST:-127.0.0.1}"
 
 setup:
 	bash scripts/setup.sh

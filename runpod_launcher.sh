@@ -23,7 +23,12 @@
 #      is set in the environment or .env)
 #   5. `echo-brain scan` (diagnostics; a failure is reported, the server still starts and
 #      /ready says which circuit failed)
-#   6. exec `echo-brain serve` on $HOST:$PORT (0.0.0.0:8000)
+#   6. the guest gate: a server on 0.0.0.0 needs one (`echo-brain serve` refuses to start
+#      without). Unless ECHO_GUEST_TOKENS or ECHO_ACCESS_TOKEN is set (or ECHO_ALLOW_ANONYMOUS
+#      =true), the tokens come from $ECHO_TOKENS_FILE (default /workspace/echo-brain/tokens.env
+#      on the volume): made once, 0600, with a new ECHO_ACCESS_TOKEN and ECHO_ORIGIN_TOKEN (if
+#      unset). Only its path is printed; read the tokens with `cat` on the pod.
+#   7. exec `echo-brain serve` on $HOST:$PORT (0.0.0.0:8000)
 # Logs / 로그: everything is appended to $ECHO_LOG_DIR/echo-brain.log
 #   (default /workspace/logs/echo-brain.log) and shown on the console (tee).
 set -euo pipefail
@@ -37,6 +42,9 @@ UV_VERSION=0.13.9
 TORCH_VERSION=2.13.0  # the same pin as scripts/setup.sh
 # shellcheck source=scripts/llama_build.sh
 source "$APP_DIR/scripts/llama_build.sh"
+# shellcheck source=scripts/tokens.sh
+source "$APP_DIR/scripts/tokens.sh"
+TOKENS_FILE=${ECHO_TOKENS_FILE:-/workspace/echo-brain/tokens.env}
 export ECHO_MODELS_DIR=${ECHO_MODELS_DIR:-/workspace/llm_models}
 export HOST=${HOST:-0.0.0.0}
 export PORT=${PORT:-8000}
@@ -56,6 +64,7 @@ Environment / 환경 변수:
   ECHO_VENV (/workspace/echo-brain-venv), ECHO_LOG_DIR (/workspace/logs),
   ECHO_EMOTION_MODEL / ECHO_CREATION_MODEL / ECHO_SELF_MODEL (A40 defaults; '' = demo),
   ECHO_INSTALL_TORCH ('' = no PyTorch; cuda = PyTorch with CUDA, as --with-torch),
+  ECHO_TOKENS_FILE (/workspace/echo-brain/tokens.env: the generated tokens, 0600),
   PYTHON (python3), and every ECHO_* variable of .env.example.
 EOF
       exit 0
@@ -204,7 +213,13 @@ fi
 say "5. scan / 진단"
 run "$BRAIN" scan || say "WARNING: scan found a blocking problem; /ready will say which / 문제 발견"
 
-say "6. serve on $HOST:$PORT (health: http://127.0.0.1:$PORT/health) / 서버 시작"
+say "6. guest gate / 접근 토큰"
+case "$HOST" in
+  127.* | localhost | ::1) say "   $HOST is this machine only, no token needed / 이 컴퓨터 전용" ;;
+  *) ensure_tokens "$TOKENS_FILE" "$DRY_RUN" ;;
+esac
+
+say "7. serve on $HOST:$PORT (health: http://127.0.0.1:$PORT/health) / 서버 시작"
 if [ "$DRY_RUN" = 1 ]; then
   run "$BRAIN" serve --host "$HOST" --port "$PORT"
   exit 0

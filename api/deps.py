@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from core.boot_memory_loop import ReplayStatus
 from core.echo_brain import EchoBrain
 from core.memory.background import RecallBackground
+from core.memory.callers import CallerMemory
 from core.memory.index import MemoryIndex
 from core.memory.recall import Recaller
 from core.origin import Caller, authenticate, require_origin
@@ -28,6 +29,7 @@ class Runtime:
     index: MemoryIndex
     recaller: Recaller
     recall: RecallBackground
+    memory: CallerMemory
 
 
 def get_runtime(request: Request) -> Runtime:

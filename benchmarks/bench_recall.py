@@ -25,6 +25,7 @@ from benchmarks.recall_locomo import SHA256, SOURCE, build_locomo_set, load_loco
 from benchmarks.recall_paths import all_runners, engine_available, enrich
 from benchmarks.recall_report import (
     PathResult,
+    category_table,
     first_rank,
     goals,
     goals_table,
@@ -127,7 +128,10 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
              f"LoCoMo: {SOURCE}. Korean catalogues: Debian 12 base plus `{DEBIAN_EXTRAS}`.",
              "Paths: today = `context_for` of 5f19089 (trigram OR, newest 2,000 candidates); "
              "bm25s = its default tokenizer (lowercase, `\\b\\w\\w+\\b`, English stop "
-             "words, no stemmer); bm25s+stem = the same with PyStemmer's Snowball English."]
+             "words, no stemmer); bm25s+stem = the same with PyStemmer's Snowball English "
+             "(stemming and stop words: bm25s as its users run it). fused = the server's "
+             "recall (distinct texts, exchanges); fused-lines = the fused path as before "
+             "issue 23 (lines, repeats kept); fused+distinct = distinct texts, no exchanges."]
     if not outcome["engine"]:
         parts.append("The recall engine (core/memory/recall.py) is not in this tree: only "
                      "today's path and bm25s were measured.")
@@ -139,6 +143,9 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
                      f"{info_line(recall_set.info)}; index: {info_line(prepared)}.\n\n"
                      f"{table(results)}\n\nAny of morpheme/dense/trigram in its top 10 "
                      f"(fusion's ceiling): {ceiling:.3f}")
+        if recall_set.name == "locomo":
+            parts.append("Per kind of question, recall@5 / recall@10 / MRR@10:\n\n"
+                         + category_table(results, recall_set.queries))
     parts.append("### Goals (issue 16)\n\n" + goals_table(goals(outcome["results"])))
     if misses_per_path:
         for recall_set in outcome["sets"]:

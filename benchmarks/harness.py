@@ -34,6 +34,15 @@ class Server:
     url: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    origin: str | None = None  # ECHO_ORIGIN_TOKEN when the server was given one
+
+    def origin_headers(self) -> dict[str, str]:
+        """The origin's Authorization header (empty when the server has no origin token)."""
+        return {"Authorization": f"Bearer {self.origin}"} if self.origin else {}
+
+    def ready(self) -> httpx.Response:
+        """GET /ready, as the origin when there is one (others see states only)."""
+        return httpx.get(self.url + "/ready", headers=self.origin_headers(), timeout=5)
 
     def client(self, **kwargs: object) -> httpx.Client:
         """An httpx client for this server."""
@@ -44,7 +53,7 @@ class Server:
         deadline = time.monotonic() + timeout
         doc: dict[str, object] = {}
         while time.monotonic() < deadline:
-            response = httpx.get(self.url + "/ready", timeout=5)
+            response = self.ready()
             doc = response.json()
             if response.status_code == 200:
                 return doc
@@ -99,7 +108,7 @@ def run_server(
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=server_env(cwd, **env), stdout=log, stderr=subprocess.STDOUT
         )
-    server = Server(f"http://127.0.0.1:{port}", proc, log_path)
+    server = Server(f"http://127.0.0.1:{port}", proc, log_path, env.get("ECHO_ORIGIN_TOKEN"))
     try:
         deadline = time.monotonic() + start_timeout
         while True:

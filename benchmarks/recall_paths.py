@@ -84,8 +84,9 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
     index = MemoryIndex(memory)
     recaller = Recaller(index)
 
-    def runner(path: str) -> Runner:
+    def runner(path: str, distinct: bool = True, exchanges: bool = True) -> Runner:
         def run(prompt: str, k: int) -> list[Ref]:
+            recaller.distinct, recaller.exchanges = distinct, exchanges
             return [(h.day, int(h.part), int(h.line))
                     for h in recaller.recall(prompt, k=k, path=path)]
         return run
@@ -94,7 +95,11 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
         recaller.close()
         index.close()
 
-    return {path: runner(path) for path in ENGINE_PATHS}, close
+    runners = {path: runner(path) for path in ENGINE_PATHS}
+    # the fused path one step at a time (issue 23): lines as before, then distinct texts
+    runners["fused-lines"] = runner("fused", distinct=False, exchanges=False)
+    runners["fused+distinct"] = runner("fused", distinct=True, exchanges=False)
+    return runners, close
 
 
 def all_runners(

@@ -73,6 +73,26 @@ def table(results: dict[str, PathResult]) -> str:
     return "\n".join(rows)
 
 
+CATEGORY_NAMES = {"cat 1": "multi-hop", "cat 2": "temporal", "cat 3": "open-domain",
+                  "cat 4": "single-hop"}
+
+
+def category_table(results: dict[str, PathResult], queries: list[Query]) -> str:
+    """recall@5 / recall@10 / MRR@10 per kind of question (the query's note), per path."""
+    kinds = sorted({q.note for q in queries})
+    head = " | ".join(CATEGORY_NAMES.get(k, k) + f" (n={sum(q.note == k for q in queries)})"
+                      for k in kinds)
+    rows = [f"| path | {head} |", "|---|" + "---|" * len(kinds)]
+    for path, result in results.items():
+        cells = []
+        for kind in kinds:
+            ranks = [r for q, r in zip(queries, result.ranks, strict=True) if q.note == kind]
+            m = summarise(ranks)
+            cells.append(f"{m['recall@5']:.2f} / {m['recall@10']:.2f} / {m['mrr@10']:.2f}")
+        rows.append(f"| {path} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def misses(
     results: dict[str, PathResult], queries: list[Query], texts: dict[Ref, str], count: int = 3
 ) -> str:

@@ -69,16 +69,16 @@ def ask(url: str, prompt: str) -> float:
     return time.perf_counter() - started
 
 
-def kill_to_ready(url: str, circuit: str = "self") -> float:
+def kill_to_ready(server: Any, circuit: str = "self") -> float:
     """SIGKILL the circuit's worker; seconds until the circuit is ready with a new one."""
     import os
     import signal
 
-    pid = httpx.get(url + "/ready").json()["circuits"][circuit]["pid"]
+    pid = server.ready().json()["circuits"][circuit]["pid"]
     started = time.perf_counter()
     os.kill(pid, signal.SIGKILL)
     while True:
-        doc = httpx.get(url + "/ready", timeout=10).json()["circuits"][circuit]
+        doc = server.ready().json()["circuits"][circuit]
         if doc["state"] == "ready" and doc["pid"] not in (None, pid):
             return time.perf_counter() - started
         time.sleep(0.02)
@@ -111,7 +111,8 @@ def measure(work: Path, env: dict[str, str], parts: int, warm_runs: int) -> dict
     """Every figure of the restart table."""
     memory = small_archive(work, parts)
     cache = work / "prefix-cache"
-    env = env | {"ECHO_MEMORY_DIR": str(memory), "ECHO_CACHE_DIR": str(cache)}
+    env = env | {"ECHO_MEMORY_DIR": str(memory), "ECHO_CACHE_DIR": str(cache),
+                 "ECHO_ORIGIN_TOKEN": "bench-origin-token"}  # /ready shows pids to the origin
     out: dict[str, Any] = {"parts": parts}
     with ExitStack() as stack:
         out["cold_s"], _, cold_doc = launch(stack, work / "cold", env)
@@ -127,7 +128,7 @@ def measure(work: Path, env: dict[str, str], parts: int, warm_runs: int) -> dict
             nexts.append(statistics.median(ask(server.url, p) for p in NEXT))
             if run == 0:
                 out["warm_prefix"] = {n: c.get("prefix") for n, c in doc["circuits"].items()}
-                out["restart_s"] = kill_to_ready(server.url)
+                out["restart_s"] = kill_to_ready(server)
     out["warm_runs"] = warm
     out["first_runs"], out["next_runs"] = firsts, nexts
     out["first_s"], out["second_s"] = statistics.median(firsts), statistics.median(nexts)

@@ -35,7 +35,8 @@ def recall(
     if not prompt.strip():
         report("the prompt is empty", "프롬프트가 비어 있습니다")
         raise typer.Exit(2)
-    folder = memory_dir or settings_or_exit().memory_dir
+    settings = settings_or_exit()
+    folder = memory_dir or settings.memory_dir
     from core.memory.index import DB_NAME, MemoryIndex
     from core.memory.recall import Recaller
 
@@ -43,7 +44,7 @@ def recall(
         report(f"no index in {folder}: run `echo-brain replay` first",
                f"{folder}에 색인이 없습니다. 먼저 `echo-brain replay`를 실행하세요")
         raise typer.Exit(1)
-    recaller = Recaller(MemoryIndex(folder))
+    recaller = Recaller(MemoryIndex(folder), year=settings.memory_year)
     try:
         hits = recaller.recall(prompt, k, path)
     finally:

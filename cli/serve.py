@@ -6,10 +6,17 @@ opens, and checks the settings there (a bad one ends the process with exit 2, na
 variable). The settings are read here only when `--host` or `--port` is not given, since
 HOST and PORT (environment or `.env`) are theirs to parse. Any other argument (`--help`, a
 typo) goes to the typer app, which explains it.
+
+No open door: on an address other than loopback the settings are read (while the early
+listener answers liveness only), and with no guest gate the server refuses to start (exit 2)
+unless ECHO_ALLOW_ANONYMOUS=true (`core.gate`). The address is handed to the app as HOST, so
+its Host allowlist knows it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 from typing import TYPE_CHECKING
 
@@ -61,8 +68,10 @@ def run(host: str, port: int, workers: int, log_level: str) -> None:
     With one worker the port is bound and answering before uvicorn is even imported
     (`api.early`); uvicorn then serves the same socket.
     """
+    os.environ["HOST"] = host  # the app (and every worker) reads where it listens
     if workers > 1:
         _log_to_stderr(log_level)
+        refuse_open_door(host)
         import uvicorn
 
         uvicorn.run("api.server:app", host=host, port=port, workers=workers, log_level=log_level,
@@ -81,16 +90,38 @@ def run(host: str, port: int, workers: int, log_level: str) -> None:
         raise SystemExit(1) from None
     listener = EarlyListener(sock, booting_ready).start()
     _log_to_stderr(log_level)
-    try:
+    try:  # meanwhile the listener answers liveness only: reading the settings takes a second
+        refuse_open_door(host)
         _serve_socket(sock, listener, host, port, log_level)
     finally:
         listener.stop()
         sock.close()
 
 
-def _log_to_stderr(log_level: str) -> None:
-    import logging
+def refuse_open_door(host: str) -> bool:
+    """Exit 2 on a public address with no gate; True (and a warning) when ECHO_ALLOW_ANONYMOUS
+    opens it on purpose."""
+    from core.gate import check_open_door, is_loopback
 
+    if is_loopback(host):
+        return False  # nothing to read: the fast path stays fast
+    from cli.common import report, settings_or_exit
+    from core.errors import ConfigError
+
+    try:
+        open_door = check_open_door(settings_or_exit(), host)
+    except ConfigError as exc:
+        report(exc.message, exc.message_ko)
+        raise SystemExit(2) from None
+    if open_door:
+        logging.getLogger("echo_brain").warning(
+            "serving on %s with no token gate (ECHO_ALLOW_ANONYMOUS=true): anyone who reaches "
+            "the port talks to the companion / 토큰 관문 없이 서비스합니다: 포트에 닿는 누구나 "
+            "대화할 수 있습니다", host)
+    return open_door
+
+
+def _log_to_stderr(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

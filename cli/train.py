@@ -118,9 +118,11 @@ def _settings() -> Any:
 
 
 def _run(memory: Path, out_dir: Path, settings: Any, config: Any, quiet: bool) -> dict[str, Any]:
+    from core.fsio import tighten
     from origin_model.errors import Interrupted, TrainError, write_failed
     from origin_model.train import train as run_training
 
+    tighten(out_dir)  # what an older version wrote readable to others (new files: 0600)
     stop = threading.Event()
     previous = _install_signals(stop)
     try:

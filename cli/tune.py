@@ -120,9 +120,11 @@ def _model_path(settings: Any, circuit: str) -> Path:
 
 def _run(model: Path, memory: Path, out_dir: Path, settings: Any, config: Any,
          quiet: bool) -> dict[str, Any]:
+    from core.fsio import tighten
     from origin_model.errors import Interrupted, TrainError, write_failed
     from tune.run import tune as run_tuning
 
+    tighten(out_dir)  # what an older version wrote readable to others (new files: 0600)
     stop = threading.Event()
     previous = _install_signals(stop)
     try:

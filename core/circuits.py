@@ -117,7 +117,8 @@ def backend_factory(
         if is_remote(spec):
             from llm.remote_backend import RemoteBackend
 
-            return RemoteBackend.from_spec(spec, timeout_s=settings.circuit_timeout_s)
+            return RemoteBackend.from_spec(spec, timeout_s=settings.circuit_timeout_s,
+                                           api_key=settings.api_key(circuit))
         path = model_path(settings, spec)
         if path.suffix.lower() != ".gguf":
             raise BackendError(

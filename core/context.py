@@ -88,12 +88,20 @@ def build_messages(
             break
         kept.insert(0, message)
         budget -= cost
-    remembered = [f"- ({hit.day}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory]
+    remembered = [f"- ({_label(hit)}) {hit.text[:MAX_LINE_CHARS]}" for hit in memory]
     header = "Memory, past conversations / 기억:\n"
     lines = _bounded(remembered, budget - count(header) - 2, count)
     if lines:
         system += "\n\n" + header + "\n".join(lines)
     return [{"role": "system", "content": system}, *kept, {"role": "user", "content": prompt}]
+
+
+def _label(hit: MemoryLine) -> str:
+    """A remembered line's label: its date (else its day folder), and the guest who said it
+    for a guest's line."""
+    when = getattr(hit, "date", None) or hit.day
+    guest = getattr(hit, "guest", None)
+    return when if guest is None else f"{when}, guest {guest} / 손님 {guest}"
 
 
 def _system(prefix: str, extra: str | None) -> str:

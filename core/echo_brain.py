@@ -40,10 +40,18 @@ class AskOptions:
 
 
 class TurnStore(Protocol):
-    """Where answered turns go (core.memory_core.MemoryStore)."""
+    """Where answered turns go, each caller's in its own tree (core.memory.callers)."""
 
-    def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None) -> Any:
-        """Append a turn durably; returns something with `as_dict()`."""
+    def save_turn(
+        self, prompt: str, reply: str, *, idempotency_key: str | None = None, caller: Caller
+    ) -> Any:
+        """Append a turn durably to the caller's tree; returns something with `as_dict()`."""
+
+    def guest_names(self) -> list[str]:
+        """Guests with a tree of their own."""
+
+    def lines_of(self, names: list[str], prompt: str, k: int) -> Sequence[MemoryLine]:
+        """The best lines of these guests' trees, each labelled with its guest."""
 
 
 class ContextSource(Protocol):
@@ -143,7 +151,7 @@ class EchoBrain:
                 prompt, options, on_delta=on_delta, on_done=on_done, memory=remembered
             )
             answer = Answer(reply=await self._merge(prompt, results), kind="echo", circuits=results)
-        answer.memory = await self._save(prompt, answer.reply, idempotency_key)
+        answer.memory = await self._save(prompt, answer.reply, idempotency_key, caller)
         if caller.is_origin and answer.kind == "echo":
             answer.memory["context"] = [_used(line) for line in remembered]
         answer.ms = int((time.monotonic() - started) * 1000)
@@ -219,18 +227,36 @@ class EchoBrain:
         return Generation(messages, tokens, temp, json_schema, repeat_penalty)
 
     async def remember(self, prompt: str, caller: Caller) -> Sequence[MemoryLine]:
-        """The remembered lines for a prompt: the origin's only, unless ECHO_SHARE_MEMORY."""
-        if self.context is None or self.settings.context_lines == 0:
+        """The remembered lines for a prompt, by caller (see core/memory/callers.py).
+
+        The origin's lines go to the origin (to others only with ECHO_SHARE_MEMORY); a
+        guest's own lines to that guest (ECHO_GUEST_RECALL); guests' lines to the origin
+        only with ECHO_RECALL_GUESTS, labelled, in slots after his own.
+        """
+        k = self.settings.context_lines
+        if k == 0:
             return ()
-        if not (caller.is_origin or self.settings.share_memory):
-            return ()
-        try:
-            return await asyncio.to_thread(
-                self.context.context_for, prompt, self.settings.context_lines
-            )
-        except Exception as exc:  # memory must never stop an answer
-            log.warning("memory context unavailable: %s", exc)
-            return ()
+        lines: list[MemoryLine] = []
+        if self.context is not None and (caller.is_origin or self.settings.share_memory):
+            try:
+                lines += await asyncio.to_thread(self.context.context_for, prompt, k)
+            except Exception as exc:  # memory must never stop an answer
+                log.warning("memory context unavailable: %s", exc)
+        guests = self._recalled_guests(caller)
+        if guests and self.memory is not None:
+            room = max(1, k // 2) if lines else k
+            lines += await asyncio.to_thread(self.memory.lines_of, guests, prompt, room)
+        return lines
+
+    def _recalled_guests(self, caller: Caller) -> list[str]:
+        """Whose guest trees this caller's prompt may recall from."""
+        if caller.is_origin:
+            if self.settings.recall_guests and self.memory is not None:
+                return self.memory.guest_names()
+            return []
+        if caller.kind == "guest" and self.settings.guest_recall:
+            return [caller.name]
+        return []  # anonymous callers are not one person: none recalls another's turns
 
     async def _merge(self, prompt: str, results: dict[str, CircuitResult]) -> str:
         drafts = [r for r in results.values() if r.status == "ok" and r.text]
@@ -283,13 +309,19 @@ class EchoBrain:
 
         return plan
 
-    async def _save(self, prompt: str, reply: str, key: str | None) -> dict[str, Any]:
+    async def _save(
+        self, prompt: str, reply: str, key: str | None, caller: Caller
+    ) -> dict[str, Any]:
         if self.memory is None:
             return {"saved": False, "error": "memory is not configured / 기억 저장소가 없습니다"}
         # A token typed into a prompt (or echoed back) never reaches the archive.
         prompt, reply = redact(prompt, self.settings), redact(reply, self.settings)
-        result = await asyncio.to_thread(self.memory.save_turn, prompt, reply, idempotency_key=key)
+        result = await asyncio.to_thread(
+            self.memory.save_turn, prompt, reply, idempotency_key=key, caller=caller
+        )
         doc: dict[str, Any] = result.as_dict()
+        if not caller.is_origin:
+            doc.pop("path", None)  # where the origin's archive lies is his alone
         return doc
 
 
@@ -333,14 +365,19 @@ def _counter(circuit: Circuit) -> TokenCounter:
 
 
 def _used(line: MemoryLine) -> dict[str, Any]:
-    """A remembered line as `memory.context` lists it (day, part, line, speaker, text)."""
-    return {
+    """A remembered line as `memory.context` lists it (day, part, line, speaker, text;
+    `guest` for a guest's line)."""
+    doc = {
         "day": line.day,
         "part": getattr(line, "part", None),
         "line": getattr(line, "line", None),
         "speaker": getattr(line, "speaker", None),
+        "date": getattr(line, "date", None),
         "text": line.text,
     }
+    if (guest := getattr(line, "guest", None)) is not None:
+        doc["guest"] = guest
+    return doc
 
 
 def _unavailable(circuit: Circuit) -> CircuitResult:

@@ -129,6 +129,38 @@ def require_origin(authorization: str | None, settings: Settings) -> Caller:
     raise _unauthorized()
 
 
+def metrics_locked(settings: Settings) -> bool:
+    """Whether /metrics needs a token: some token (origin, guest, access, metrics) is set."""
+    return bool(settings.origin_token or settings.metrics_token or settings.gated)
+
+
+def require_metrics_reader(authorization: str | None, settings: Settings) -> None:
+    """/metrics: the origin's token or ECHO_METRICS_TOKEN once any token is configured.
+
+    A guest's token gets 403: the counters tell about the origin's conversations (when, how
+    long, how many tokens), which are not a guest's to read.
+    """
+    if not metrics_locked(settings):
+        return
+    token = bearer_token(authorization)
+    # both compared every time (constant time, and no early answer that tells which it was)
+    if _matches(token, settings.metrics_token) | _matches(token, settings.origin_token):
+        return
+    if _guest_named(token, settings) is not None:
+        raise Forbidden(
+            "/metrics is for the origin and the metrics scraper: send the origin token or "
+            "ECHO_METRICS_TOKEN, not a guest token.",
+            "/metrics는 오리진과 메트릭 수집기용입니다: 손님 토큰이 아니라 오리진 토큰이나 "
+            "ECHO_METRICS_TOKEN을 보내세요.",
+        )
+    raise Unauthorized(
+        "/metrics needs a token: send 'Authorization: Bearer <token>' with ECHO_METRICS_TOKEN "
+        "(for a Prometheus scraper) or the origin token.",
+        "/metrics에는 토큰이 필요합니다: 'Authorization: Bearer <토큰>' 헤더에 "
+        "ECHO_METRICS_TOKEN(Prometheus 수집기용) 또는 오리진 토큰을 담아 보내세요.",
+    )
+
+
 def creation_forbidden() -> Forbidden:
     """The refusal a creation command (만들어줘) gets from anyone but the origin."""
     return Forbidden(

@@ -24,7 +24,7 @@ ORIGIN_ONLY_HELP = (
     "{} circuit answers the origin only (its model learned from the memory); "
     "a GGUF flagged echo_brain.trained_on_memory is origin-only whatever this says."
 )
-GUEST_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+GUEST_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,23}")  # fits the header's 30 characters
 RESERVED_CALLER_NAMES = frozenset({"origin", "anonymous"})
 
 
@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         19, ge=0, le=19, description="CPU niceness of the background indexer (19 = lowest)."
     )
     memory_dir: Path = Field(Path("./memory"), description="The archive.")
+    memory_year: int | None = Field(
+        None, ge=1900, le=9999,
+        description="The year of the archive's day folders (unset = from each part's file time).",
+    )
     memory_backup_dir: Path = Field(Path("./memory_backup"), description="Mirror of every append.")
     manifest_dir: Path = Field(Path("./manifest"), description="Declaration files.")
     origin_dir: Path = Field(Path("./origin"), description="Origin-only area.")
@@ -121,7 +125,8 @@ class Settings(BaseSettings):
         None, description="A token that may read /metrics only (for a Prometheus scraper)."
     )
     save_anonymous: bool = Field(
-        False, description="Save turns of anonymous callers (no gate set) in memory/guests/anonymous/."
+        False,
+        description="Save turns of anonymous callers (no gate set) in memory/guests/anonymous/.",
     )
     guest_recall: bool = Field(
         True, description="A guest's own earlier turns are remembered for that guest."
@@ -191,7 +196,8 @@ class Settings(BaseSettings):
 
     def guests(self) -> dict[str, str]:
         """Guest name -> token: ECHO_GUEST_TOKENS, and ECHO_ACCESS_TOKEN as the guest 'guest'."""
-        named = parse_guest_tokens(self.guest_tokens.get_secret_value()) if self.guest_tokens else {}
+        text = self.guest_tokens.get_secret_value() if self.guest_tokens else ""
+        named = parse_guest_tokens(text)
         if self.access_token is not None:
             named.setdefault("guest", self.access_token.get_secret_value())
         return named
@@ -238,7 +244,7 @@ def parse_guest_tokens(text: str) -> dict[str, str]:
             raise ValueError(f"guest entry {n + 1} is not 'name:token'")
         if not GUEST_NAME_RE.fullmatch(name) or name in RESERVED_CALLER_NAMES:
             raise ValueError(
-                f"guest name {name!r} must be 1-32 of a-z, 0-9, _ and -, "
+                f"guest name {name!r} must be 1-24 of a-z, 0-9, _ and -, "
                 "and not 'origin' or 'anonymous'"
             )
         if name in named:

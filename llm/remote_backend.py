@@ -3,6 +3,7 @@ Ollama or another Echo Brain), streamed with httpx."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Iterator
@@ -22,24 +23,43 @@ class RemoteBackend(Backend):
     kind: ClassVar[str] = "remote"
     supports_json_schema: ClassVar[bool] = True
 
-    def __init__(self, base_url: str, model: str, *, timeout_s: float = 120.0) -> None:
+    def __init__(self, base_url: str, model: str, *, timeout_s: float = 120.0,
+                 api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client: httpx.Client | None = None
 
+    def __repr__(self) -> str:  # never the key
+        return f"RemoteBackend({self.describe()!r}, api_key={'***' if self._headers else None})"
+
     @classmethod
-    def from_spec(cls, spec: str, *, timeout_s: float = 120.0) -> RemoteBackend:
-        """Parse `http://host:port/v1#model`."""
+    def from_spec(cls, spec: str, *, timeout_s: float = 120.0,
+                  api_key: str | None = None) -> RemoteBackend:
+        """Parse `http://host:port/v1#model`; `api_key` is sent as `Authorization: Bearer`."""
         base, _, model = spec.partition("#")
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise BackendError(f"not an http(s) URL: {base!r} / 올바른 URL이 아닙니다")
-        return cls(base, model or "default", timeout_s=timeout_s)
+        return cls(base, model or "default", timeout_s=timeout_s, api_key=api_key)
+
+    @property
+    def plaintext_abroad(self) -> bool:
+        """True when prompts (with remembered lines) cross the network unencrypted."""
+        parts = urlsplit(self.base_url)
+        return parts.scheme == "http" and not _loopback(parts.hostname or "")
 
     def load(self) -> None:
         """Open the connection pool and probe `/models` (a failed probe is only a warning)."""
-        self._client = httpx.Client(timeout=self.timeout)
+        if self.plaintext_abroad and self.base_url not in _WARNED:
+            _WARNED.add(self.base_url)
+            log.warning(
+                "remote circuit %s is plain http on another machine: prompts, remembered lines "
+                "included, and the API key cross the network unencrypted; use https / 원격 회로가 "
+                "암호화되지 않은 http입니다: 기억이 담긴 프롬프트가 그대로 전송됩니다. https를 "
+                "쓰세요", self.describe())
+        self._client = httpx.Client(timeout=self.timeout, headers=self._headers)
         try:
             self._client.get(self.base_url + "/models", timeout=5.0)
         except httpx.HTTPError as exc:
@@ -85,6 +105,20 @@ class RemoteBackend(Backend):
         """Host and model, without any path secrets or query."""
         parts = urlsplit(self.base_url)
         return f"remote:{parts.scheme}://{parts.hostname}:{parts.port or ''}#{self.model}"
+
+
+_WARNED: set[str] = set()  # base URLs already warned about: once per process, not per restart
+
+
+def _loopback(host: str) -> bool:
+    """localhost or a loopback address literal (a name is not resolved: only these count)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _deltas(lines: Iterator[str], gen: Generation) -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""Origin-only memory routes: search, recall and the insight document."""
+"""Origin-only memory routes: search, recall (his lines; guests' on request) and insight."""
 
 from __future__ import annotations
 
@@ -41,13 +41,26 @@ async def recall(
         Literal["fused", "morpheme", "dense", "trigram"],
         Query(description="One search path alone, or all fused / 검색 경로"),
     ] = "fused",
+    include: Annotated[
+        Literal["guests"] | None,
+        Query(description="'guests': guests' lines too, after the origin's, labelled with "
+                          "the guest / 손님들의 줄도 (이름을 붙여) 함께"),
+    ] = None,
 ) -> dict[str, Any]:
-    """The lines a prompt would bring to the circuits, best first, with each path's rank."""
+    """The lines a prompt would bring to the circuits, best first, with each path's rank.
+
+    Only the origin's own lines unless `include=guests`: then each guest's lines follow
+    his, labelled with the guest's name (`guest`)."""
     hits = await asyncio.to_thread(runtime.recaller.recall, q, k, path)
+    results = [hit.as_dict() for hit in hits]
+    if include == "guests":
+        names = runtime.memory.guest_names()
+        guests = await asyncio.to_thread(runtime.memory.lines_of, names, q, k)
+        results += [line.as_dict() for line in guests]
     return {
         "query": q,
         "path": path,
-        "results": [hit.as_dict() for hit in hits],
+        "results": results,
         "indexing": runtime.recall.progress(),
     }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import Conflict, Forbidden, ProjectWriteError
-from core.fsio import create_new, fsync_dir
+from core.fsio import PRIVATE_DIR, create_new, fsync_dir, private_dir
 
 STRUCTURE = "structure.json"
 TMP_PREFIX = ".tmp-"
@@ -30,9 +30,9 @@ def projects_root(origin_dir: Path) -> Path:
     """origin/projects/, created when missing; refused when it is a symlink or not a folder."""
     projects = origin_dir / "projects"
     try:
-        origin_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(origin_dir)
         if not projects.is_symlink():
-            projects.mkdir(exist_ok=True)
+            private_dir(projects)
     except OSError as exc:
         raise _write_error(exc) from None
     if projects.is_symlink() or not projects.is_dir():
@@ -80,7 +80,7 @@ def _write_error(exc: OSError) -> ProjectWriteError:
 def _write_file(root: Path, rel: str, data: bytes) -> None:
     """Create one new file under root (never through a symlink, never over an existing file)."""
     target = root.joinpath(*rel.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     if not target.parent.resolve().is_relative_to(root.resolve()):
         raise OSError(errno.EXDEV, f"{rel!r} leaves the project folder")
     create_new(target, data)
@@ -132,7 +132,7 @@ def write_project(
     contents = {rel: text.encode("utf-8") for rel, text in texts.items()}
     tmp = projects / f"{TMP_PREFIX}{slug}-{secrets.token_hex(6)}"
     try:
-        os.mkdir(tmp, 0o755)
+        os.mkdir(tmp, PRIVATE_DIR)
     except OSError as exc:
         raise _write_error(exc) from None
     try:

@@ -34,8 +34,9 @@ from core.errors import ConfigError, ZipError
 
 INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin",
                 "ui", "memory")
-INCLUDE_FILES = ("runpod_launcher.sh", "scripts/llama_build.sh", "pyproject.toml", "uv.lock",
-                 "README.md", ".env.example", "models.toml", "Dockerfile")
+INCLUDE_FILES = ("runpod_launcher.sh", "scripts/llama_build.sh", "scripts/tokens.sh",
+                 "pyproject.toml", "uv.lock", "README.md", ".env.example", "models.toml",
+                 "Dockerfile")
 NEVER_DIRS = {".git", "__pycache__", "memory_backup", "tests", ".venv", "venv", "dist", "build",
               "node_modules", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
               ".idea", ".vscode", ".cache", ".tools", ".ipynb_checkpoints"}

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -25,15 +26,22 @@ log = logging.getLogger(__name__)
 
 READY = "READY"
 RESTART_AFTER_S = 5.0
+ANSWER_TIMEOUT_S = 3.0  # a prompt's terms take milliseconds; a child this late is stuck
+LOAD_TIMEOUT_S = 600.0
 LOAD_NICE = 10  # Kiwi loads at this niceness
 
 
 class AnalyzerProcess:
     """The server's handle on the analyzer child; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, command: list[str] | None = None, timeout_s: float = ANSWER_TIMEOUT_S
+    ) -> None:
+        """`command`: the child to run (a stand-in in tests); `timeout_s`: per answer."""
+        self.command = command or [sys.executable, "-m", "core.memory.analyzer_process"]
+        self.timeout_s = timeout_s
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
         self._failed_at = 0.0
 
@@ -45,16 +53,17 @@ class AnalyzerProcess:
     def _start_locked(self) -> None:
         self._ready.clear()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "core.memory.analyzer_process"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
         threading.Thread(target=self._await_ready, args=(self._proc,), daemon=True).start()
 
-    def _await_ready(self, proc: subprocess.Popen[str]) -> None:
+    def _await_ready(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        if proc.stdout.readline().strip() == READY:
-            self._ready.set()
+        with contextlib.suppress(OSError, EOFError, TimeoutError, ValueError):
+            line = _read_line(proc.stdout.fileno(), time.monotonic() + LOAD_TIMEOUT_S)
+            if line.strip() == READY.encode() and proc is self._proc:
+                self._ready.set()
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until the child has loaded Kiwi (for tests and warm-up)."""
@@ -71,12 +80,15 @@ class AnalyzerProcess:
                 return []
             try:
                 assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write(json.dumps(text) + "\n")
+                proc.stdin.write((json.dumps(text) + "\n").encode())
                 proc.stdin.flush()
-                found = json.loads(proc.stdout.readline())
-            except (OSError, ValueError) as exc:
-                log.warning("the analyzer process failed: %s", exc)
-                self._stop_locked()
+                deadline = time.monotonic() + self.timeout_s
+                found = json.loads(_read_line(proc.stdout.fileno(), deadline))
+            except (OSError, ValueError, EOFError, TimeoutError) as exc:
+                log.warning("the analyzer process failed (%s); restarting it",
+                            type(exc).__name__)
+                self._stop_locked(kill=True)
+                self._failed_at = time.monotonic()
                 return []
         return [str(t) for t in found] if isinstance(found, list) else []
 
@@ -92,7 +104,7 @@ class AnalyzerProcess:
         with self._lock:
             self._stop_locked()
 
-    def _stop_locked(self) -> None:
+    def _stop_locked(self, kill: bool = False) -> None:
         proc, self._proc = self._proc, None
         self._ready.clear()
         if proc is None:
@@ -101,12 +113,27 @@ class AnalyzerProcess:
             if stream is not None:
                 stream.close()
         if proc.poll() is None:
-            proc.terminate()
+            proc.kill() if kill else proc.terminate()
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _read_line(fd: int, deadline: float) -> bytes:
+    """One line from a pipe, read unbuffered: TimeoutError past the deadline, EOFError at
+    the end (the child's answers are one line per question, so nothing is read ahead)."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError("no answer in time")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise EOFError("the child closed its output")
+        data += chunk
+    return bytes(data)
 
 
 def serve(source: IO[str], sink: IO[str]) -> None:

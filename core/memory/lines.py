@@ -34,6 +34,7 @@ LANG_TAGS = frozenset(
     java kotlin swift c cpp c++ csharp cs go rust rs ruby php perl lua r dart dockerfile
     makefile cmake nginx diff markdown md latex tex graphql csv env""".split()
 )
+GUEST_PREFIX = "손님 "  # a guest's header: '손님 <name>의 말:' (speaker 'guest:<name>')
 SPEAKER_NAMES = {"나": "origin", "you": "origin", "에코": "echo", "echo": "echo"}
 _SHORT = 12  # longer than every copy artefact and language tag: only shorter lines are folded
 
@@ -106,7 +107,14 @@ def parse_header(line: str) -> str | None:
     if match is None:
         return None
     name = (match.group(1) or match.group(2)).strip()
+    if name.startswith(GUEST_PREFIX.strip()) and (guest := name[len(GUEST_PREFIX):].strip()):
+        return f"guest:{guest.casefold()}"
     return SPEAKER_NAMES.get(name.casefold(), name.casefold())
+
+
+def guest_header(name: str) -> str:
+    """The header that opens a guest's turn in the guest's own tree."""
+    return f"{GUEST_PREFIX}{name}의 말:"
 
 
 def parse_lines(text: str) -> tuple[PartLines, int]:

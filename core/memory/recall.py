@@ -6,7 +6,10 @@ by weighted reciprocal rank (score = sum of weight / (RRF_K + rank)): dense weig
 lexical paths the share of the prompt's terms that occur in the archive at all, so an
 English prompt over Korean lines leans on meaning, not on a stray shared word. Then the
 best WIDEN_HITS hits are widened to their turn (up to TURN_RADIUS neighbouring lines of the
-same speaker), duplicates dropped. `k` counts the lines returned, widened turns included.
+same speaker) and their exchange (a question brings the reply that followed it, a reply the
+question it answered); a text (nearly) equal to one already taken is dropped, so `k` slots
+hold k different lines. A prompt that names a time ("last week", "지난주", "작년") favours
+the lines said then (core/memory/when.py). `k` counts the lines returned, widened turns included.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import contextlib
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +35,7 @@ from core.memory.rows import Candidate
 from core.memory.turns import PATHS, PartCache, RecallHit
 from core.memory.vector_scrub import FORGETS
 from core.memory.vectors import DenseIndex, Embedder, shared_embedder
+from core.memory.when import time_window
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,6 +48,9 @@ RRF_K = 10  # measured: 10 beat 30 and 60 on all three benchmark sets (BENCHMARK
 DEPTH = 50  # lines each path contributes to the fusion
 TURN_RADIUS = 1  # neighbouring lines of the same speaker's turn added to a hit
 WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant lines out)
+DISTINCT = True  # (near-)identical texts count once (core/memory/distinct.py)
+EXCHANGES = True  # a widened question brings its reply, a reply its question
+TIME_BONUS = 1.0 / (RRF_K + 1)  # a line said when the prompt says ("last week") gains this
 
 
 class Recaller:
@@ -53,16 +62,20 @@ class Recaller:
         analyzer: TermSource | None = None,
         embedder: Embedder | None = None,
         wait_for_models: bool = True,
+        year: int | None = None,
     ) -> None:
         """`wait_for_models=False` (the server): until `warm()` has finished, a recall skips
         the morpheme and dense paths instead of loading e5 and the postings itself."""
         self.index = index
         self.wait_for_models = wait_for_models
+        self.distinct = DISTINCT
+        self.exchanges = EXCHANGES
         self.warmed = threading.Event()
         self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
         self.morphs = MorphIndex()
-        self.parts = PartCache(Path(index.db_path))
+        self.parts = PartCache(Path(index.db_path), year)
+        self.today: Callable[[], date] = date.today
         self._analyzer = analyzer
         self._embedder = embedder
         self._lock = threading.Lock()
@@ -124,7 +137,19 @@ class Recaller:
         ranked, weights = self._ranked(prompt, path, max(DEPTH, k), k)
         if path != "fused":
             return self.parts.hits(ranked.get(path, [])[:k], ranked)
-        return self.parts.widened(_fuse(ranked, weights), ranked, k, TURN_RADIUS, WIDEN_HITS)
+        scores = _fuse(ranked, weights)
+        if (window := time_window(prompt, self.today())) is not None:
+            self._favour(scores, window)
+        fused = sorted(scores, key=lambda r: (-scores[r], -r))
+        return self.parts.widened(fused, ranked, k, TURN_RADIUS, WIDEN_HITS,
+                                  distinct=self.distinct, exchanges=self.exchanges)
+
+    def _favour(self, scores: dict[int, float], window: tuple[date, date]) -> None:
+        """Lines said in the span of time the prompt names gain a rank-1 path's score."""
+        first, last = window
+        for rowid, when in self.parts.dates(list(scores)).items():
+            if when is not None and first <= when <= last:
+                scores[rowid] += TIME_BONUS
 
     def context_for(self, prompt: str, k: int = 8) -> list[RecallHit]:
         """What the circuits get for a prompt (the fused recall; never raises)."""
@@ -199,12 +224,12 @@ class Recaller:
         self.store.close()
 
 
-def _fuse(ranked: dict[str, list[int]], weights: dict[str, float]) -> list[int]:
-    """Weighted reciprocal-rank fusion of the paths' rankings."""
+def _fuse(ranked: dict[str, list[int]], weights: dict[str, float]) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion of the paths' rankings: each line's score."""
     scores: dict[int, float] = {}
     for path, rowids in ranked.items():
         weight = weights.get(path, 1.0)
         for rank, rowid in enumerate(rowids, start=1):
             scores[rowid] = scores.get(rowid, 0.0) + weight / (RRF_K + rank)
-    return sorted(scores, key=lambda r: (-scores[r], -r))
+    return scores
 

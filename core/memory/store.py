@@ -1,6 +1,8 @@
-"""Durable appends: every answered turn goes to memory/dayMMDD/user/partN.txt.
+"""Durable appends: every answered turn goes to its caller's tree.
 
-A turn is the origin's header (`나의 말:`) and prompt lines, then Echo's header
+The origin's turns go to memory/dayMMDD/user/partN.txt; a guest's to the guest's own tree,
+memory/guests/<name>/dayMMDD/partN.txt (see core/memory/callers.py), never the origin's.
+A turn is the caller's header (`나의 말:`, `손님 <name>의 말:`) and prompt lines, then Echo's header
 (`에코의 말:`) and reply lines; lines that cleaning would change are escaped (see
 core/memory/lines.py), so the replay reads every text back exactly. Each append rewrites
 the part through a temporary file, fsync and rename: after kill -9 at any moment a part
@@ -34,6 +36,22 @@ log = logging.getLogger(__name__)
 SPEAKER_FOLDER = "user"
 
 
+@dataclass(frozen=True)
+class Tree:
+    """Where one caller's turns go: a memory root, its backup mirror, folder and header."""
+
+    memory_dir: Path
+    backup_dir: Path
+    folder: str = SPEAKER_FOLDER  # '' writes dayMMDD/partN.txt (a guest's tree)
+    header: str = ORIGIN_HEADER
+    public: bool = True  # whether the answer may show the part's path (the origin's only)
+
+    @classmethod
+    def origin(cls, settings: Settings) -> Tree:
+        """The origin's archive, where the spec puts it."""
+        return cls(Path(settings.memory_dir), Path(settings.memory_backup_dir))
+
+
 @dataclass
 class SaveResult:
     """What happened to one turn: saved where, or why not."""
@@ -47,7 +65,9 @@ class SaveResult:
         """The `memory` field of the /api/ask answer."""
         if not self.saved:
             return {"saved": False, "error": self.error}
-        doc: dict[str, Any] = {"saved": True, "path": self.path}
+        doc: dict[str, Any] = {"saved": True}
+        if self.path is not None:
+            doc["path"] = self.path
         if self.duplicate:
             doc["duplicate"] = True
         if self.error:
@@ -67,9 +87,12 @@ class _Write:
 class MemoryStore:
     """Appends answered turns to the archive, durably and exactly once per key."""
 
-    def __init__(self, settings: Settings, index: MemoryIndex | None = None) -> None:
-        self.memory_dir = Path(settings.memory_dir)
-        self.backup_dir = Path(settings.memory_backup_dir)
+    def __init__(
+        self, settings: Settings, index: MemoryIndex | None = None, tree: Tree | None = None
+    ) -> None:
+        self.tree = tree or Tree.origin(settings)
+        self.memory_dir = self.tree.memory_dir
+        self.backup_dir = self.tree.backup_dir
         self.part_lines = settings.part_lines
         self.tz = ZoneInfo(settings.timezone) if settings.timezone else None
         self.index = index or MemoryIndex(self.memory_dir)
@@ -81,10 +104,15 @@ class MemoryStore:
         return f"day{now:%m%d}"
 
     def save_turn(
-        self, prompt: str, reply: str, *, idempotency_key: str | None = None
+        self, prompt: str, reply: str, *, idempotency_key: str | None = None, scope: str = ""
     ) -> SaveResult:
-        """Append one turn; never raises (a failure comes back as saved=False with the reason)."""
-        key = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
+        """Append one turn; never raises (a failure comes back as saved=False with the reason).
+
+        `scope` (the caller's name) keeps one caller's Idempotency-Key from matching another's.
+        """
+        key = None
+        if idempotency_key:
+            key = hashlib.sha256(f"{scope}\0{idempotency_key}".encode()).hexdigest()
         try:
             with self._lock, folder_lock(self.memory_dir):
                 return self._save_locked(prompt, reply, key)
@@ -100,7 +128,7 @@ class MemoryStore:
     def _save_locked(self, prompt: str, reply: str, key: str | None) -> SaveResult:
         if key is not None and (done := self._already_saved(key)) is not None:
             return done
-        lines = turn_lines(ORIGIN_HEADER, prompt) + turn_lines(ECHO_HEADER, reply)
+        lines = turn_lines(self.tree.header, prompt) + turn_lines(ECHO_HEADER, reply)
         writes = self._plan(self.today(), lines)
         last = writes[-1]
         appended = last.new[len(last.old) :]
@@ -136,7 +164,7 @@ class MemoryStore:
 
     def _plan(self, day: str, lines: list[str]) -> list[_Write]:
         """Which parts get which lines: a turn goes whole into one part when it fits."""
-        folder = self.memory_dir / day / SPEAKER_FOLDER
+        folder = self.memory_dir / day / self.tree.folder  # '' keeps dayMMDD itself
         folder.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(folder)
         numbers = [int(m.group(1)) for p in folder.iterdir() if (m := PART_RE.fullmatch(p.name))]
@@ -147,19 +175,18 @@ class MemoryStore:
             number, old, used = number + 1, _read(folder / f"part{number + 1}.txt"), 0
         writes: list[_Write] = []
         header = lines[0]
+        headers = (self.tree.header, ECHO_HEADER)
         while lines:
             room = self.part_lines - used
             chunk, lines = lines[:room], lines[room:]
-            if lines and lines[0] not in (ORIGIN_HEADER, ECHO_HEADER):
+            if lines and lines[0] not in headers:
                 # a turn longer than a part: the next part repeats the speaker's header
-                header = next((h for h in reversed(chunk) if h in (ORIGIN_HEADER, ECHO_HEADER)),
-                              header)
+                header = next((h for h in reversed(chunk) if h in headers), header)
                 lines = [header, *lines]
-            rel = f"{day}/{SPEAKER_FOLDER}/part{number}.txt"
+            rel = "/".join(p for p in (day, self.tree.folder, f"part{number}.txt") if p)
             sep = b"\n" if old and not old.endswith(b"\n") else b""
             new = old + sep + ("\n".join(chunk) + "\n").encode("utf-8")
-            writes.append(_Write(PartFile(self.memory_dir / rel, rel, day, number, SPEAKER_FOLDER),
-                                 old + sep, new))
+            writes.append(_Write(_part_of(self.memory_dir, rel), old + sep, new))
             number, old, used = number + 1, _read(folder / f"part{number + 1}.txt"), 0
         return writes
 
@@ -184,12 +211,13 @@ class MemoryStore:
         except (OSError, sqlite3.Error) as exc:  # saved on disk; the next replay indexes it
             log.warning("indexing the saved turn failed: %s", exc)
 
-    def _public(self, rel: str) -> str:
-        return f"{self.memory_dir.name}/{rel}"
+    def _public(self, rel: str) -> str | None:
+        return f"{self.memory_dir.name}/{rel}" if self.tree.public else None
 
 
 def _part_of(memory_dir: Path, rel: str) -> PartFile:
-    day, folder, name = rel.split("/")
+    day, *folders, name = rel.split("/")
+    folder = folders[0] if folders else ""
     match = PART_RE.fullmatch(name)
     return PartFile(memory_dir / rel, rel, day, int(match.group(1)) if match else 0, folder)
 

@@ -13,11 +13,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.memory.distinct import DistinctTexts
 from core.memory.lines import PartLines
 from core.memory.rows import decode_lines, number_of, part_id_of, rowid_of
+from core.memory.when import line_date
 
 CACHED_PARTS = 256
 PATHS = ("morpheme", "dense", "trigram")
@@ -33,6 +36,7 @@ class RecallHit:
     speaker: str
     text: str
     ranks: dict[str, int | None]
+    date: str | None = None  # ISO date of the day folder (core/memory/when.py)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for /api/memory/recall."""
@@ -46,13 +50,15 @@ class _Part:
     part: int
     lines: PartLines
     where: dict[int, int]  # raw line number -> position in `lines`
+    date: date | None = None
 
 
 class PartCache:
     """Decoded parts of the index by id, re-read when a part changes."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, year: int | None = None) -> None:
         self.db_path = db_path
+        self.year = year
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self._parts: OrderedDict[int, _Part] = OrderedDict()
@@ -91,7 +97,8 @@ class PartCache:
                 for pid, size, mtime, day, part, *stored in rows:
                     lines = decode_lines(*stored)
                     where = {n: i for i, n in enumerate(lines.numbers)}
-                    self._parts[pid] = _Part((size, mtime), day, part, lines, where)
+                    when = line_date(day, mtime, self.year)
+                    self._parts[pid] = _Part((size, mtime), day, part, lines, where, when)
             found = {i: self._parts[i] for i, _, _ in stamps if i in self._parts}
             for i in found:
                 self._parts.move_to_end(i)
@@ -110,6 +117,11 @@ class PartCache:
                 out[rowid] = part.lines.texts[pos]
         return out
 
+    def dates(self, rowids: list[int]) -> dict[int, date | None]:
+        """The date of each rowid's part."""
+        parts = self._load({part_id_of(r) for r in rowids})
+        return {r: p.date for r in rowids if (p := parts.get(part_id_of(r))) is not None}
+
     def hits(self, rowids: list[int], ranked: dict[str, list[int]]) -> list[RecallHit]:
         """Hits for the rowids that exist, in order."""
         parts = self._load({part_id_of(r) for r in rowids})
@@ -118,22 +130,42 @@ class PartCache:
 
     def widened(
         self, rowids: list[int], ranked: dict[str, list[int]], k: int, radius: int,
-        hits: int = 1_000_000,
+        hits: int = 1_000_000, *, distinct: bool = True, exchanges: bool = False,
     ) -> list[RecallHit]:
         """The first `k` lines of the hits, the first `hits` of them followed by their
-        turn's neighbours."""
+        turn's neighbours (and, with `exchanges`, the other side of their exchange).
+
+        `distinct`: a text (nearly) equal to one already taken is skipped (core.memory.distinct).
+        """
         ranks = _rank_maps(ranked)
         out: list[RecallHit] = []
         seen: set[int] = set()
+        texts = DistinctTexts()
+        taken = 0  # hits taken in their own right (not as a neighbour or a partner)
         for start in range(0, len(rowids), k):
             chunk = rowids[start : start + k]
             parts = self._load({part_id_of(r) for r in chunk})
-            for i, rowid in enumerate(chunk, start=start):
-                wide = radius if i < hits else 0
-                for r in [rowid, *_neighbours(parts, rowid, wide)]:
+            for rowid in chunk:
+                if rowid in seen or (first := _hit(parts, rowid, ranks)) is None:
+                    continue
+                if distinct and not texts.admit(first.text):
+                    seen.add(rowid)
+                    continue
+                wide = taken < hits
+                taken += 1
+                extra = _neighbours(parts, rowid, radius if wide else 0)
+                if exchanges and wide:
+                    extra += _partner(parts, rowid)
+                seen.add(rowid)
+                out.append(first)
+                if len(out) >= k:
+                    return out
+                for r in extra:
                     if r in seen or (hit := _hit(parts, r, ranks)) is None:
                         continue
                     seen.add(r)
+                    if distinct and not texts.admit(hit.text):
+                        continue
                     out.append(hit)
                     if len(out) >= k:
                         return out
@@ -159,7 +191,35 @@ def _hit(parts: dict[int, _Part], rowid: int, ranks: dict[str, dict[int, int]]) 
     return RecallHit(
         part.day, part.part, number_of(rowid), part.lines.speakers[pos] or "",
         part.lines.texts[pos], {p: ranks[p].get(rowid) if p in ranks else None for p in PATHS},
+        part.date.isoformat() if part.date else None,
     )
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith(("?", "？"))
+
+
+def _partner(parts: dict[int, _Part], rowid: int) -> list[int]:
+    """The other side of a hit's exchange: for a question, the first line of the other
+    speaker's reply after its turn; for a reply, the question that ended the turn before."""
+    part_id = part_id_of(rowid)
+    part = parts.get(part_id)
+    pos = part.where.get(number_of(rowid)) if part else None
+    if part is None or pos is None:
+        return []
+    speakers, texts = part.lines.speakers, part.lines.texts
+    speaker = speakers[pos]
+    if _is_question(texts[pos]):
+        i = pos + 1
+        while i < len(speakers) and speakers[i] == speaker:
+            i += 1
+        return [rowid_of(part_id, part.lines.numbers[i])] if i < len(speakers) else []
+    i = pos - 1
+    while i >= 0 and speakers[i] == speaker:
+        i -= 1
+    if i >= 0 and _is_question(texts[i]):
+        return [rowid_of(part_id, part.lines.numbers[i])]
+    return []
 
 
 def _neighbours(parts: dict[int, _Part], rowid: int, radius: int) -> list[int]:

@@ -89,7 +89,9 @@ def test_head_and_get_root_answer_at_once(tmp_path: Path) -> None:
 
 
 def test_missing_model_fails_one_circuit_and_the_others_answer(tmp_path: Path) -> None:
-    with run_server(tmp_path, ECHO_EMOTION_MODEL="missing/nowhere.gguf") as srv:
+    # the origin token: /ready shows circuit errors to the origin only
+    with run_server(tmp_path, ECHO_EMOTION_MODEL="missing/nowhere.gguf",
+                    ECHO_ORIGIN_TOKEN="ask-origin-token") as srv:
         doc = _wait_until_settled(srv)
         assert doc["circuits"]["emotion"]["state"] == "failed"
         assert "not found" in doc["circuits"]["emotion"]["error"]
@@ -134,7 +136,7 @@ def _wait_until_settled(server: Server, timeout: float = 60) -> dict[str, object
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        doc = httpx.get(server.url + "/ready").json()
+        doc = server.ready().json()
         states = {c["state"] for c in doc["circuits"].values()}
         if states and states <= {"ready", "failed"}:
             return doc

@@ -122,12 +122,13 @@ def test_metrics_is_valid_prometheus_text(server: Server) -> None:
 def test_a_remote_circuit_answers_through_another_server(tmp_path: Path) -> None:
     with run_server(tmp_path / "upstream", ECHO_MAX_TOKENS="24") as upstream:
         upstream.wait_ready()
-        remote = {"ECHO_SELF_MODEL": f"{upstream.url}/v1#self", "ECHO_MAX_TOKENS": "24"}
+        remote = {"ECHO_SELF_MODEL": f"{upstream.url}/v1#self", "ECHO_MAX_TOKENS": "24",
+                  "ECHO_ORIGIN_TOKEN": "eco-origin-token"}  # /ready in full
         with run_server(tmp_path / "front", **remote) as front:
             front.wait_ready()
             doc = httpx.post(front.url + "/api/ask", json={"prompt": STORY}, timeout=120).json()
             assert doc["circuits"]["self"]["status"] == "ok" and doc["circuits"]["self"]["text"]
-            ready = httpx.get(front.url + "/ready").json()
+            ready = front.ready().json()
             assert ready["circuits"]["self"]["backend"].startswith("remote:")
             upstream.proc.terminate()
             upstream.proc.wait(timeout=20)

@@ -16,7 +16,8 @@ from tests.e2e_server import Server, free_port, run_server, server_env
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
-SMALL = {"ECHO_N_CTX": "1024", "ECHO_MAX_TOKENS": "12", "ECHO_N_THREADS": "1"}
+SMALL = {"ECHO_N_CTX": "1024", "ECHO_MAX_TOKENS": "12", "ECHO_N_THREADS": "1",
+         "ECHO_ORIGIN_TOKEN": "lora-origin-token"}  # /ready shows the origin everything
 
 
 def settled(server: Server, states: dict[str, str], timeout: float = 180) -> dict[str, object]:
@@ -24,7 +25,7 @@ def settled(server: Server, states: dict[str, str], timeout: float = 180) -> dic
     deadline = time.monotonic() + timeout
     doc: dict[str, object] = {}
     while time.monotonic() < deadline:
-        doc = httpx.get(server.url + "/ready", timeout=5).json()
+        doc = server.ready().json()
         circuits = doc["circuits"]
         if all(circuits[n]["state"] == s for n, s in states.items()):  # type: ignore[index]
             return doc
@@ -55,7 +56,7 @@ def test_the_served_adapter_answers_through_api_ask(tmp_path: Path) -> None:
         circuits = doc["circuits"]
         assert {c["status"] for c in circuits.values()} == {"ok"}, circuits  # type: ignore[union-attr]
         assert circuits["self"]["text"] and circuits["self"]["tokens"] > 0  # type: ignore[index]
-        assert str(tmp_path) not in httpx.get(server.url + "/ready").text  # file names only
+        assert str(tmp_path) not in server.ready().text  # file names only
 
 
 def test_a_wrong_adapter_fails_its_circuit_only_and_an_unsigned_one_warns(tmp_path: Path) -> None:
@@ -78,7 +79,7 @@ def test_a_wrong_adapter_fails_its_circuit_only_and_an_unsigned_one_warns(tmp_pa
         states = {n: c["status"] for n, c in answer["circuits"].items()}  # type: ignore[union-attr]
         assert states == {"emotion": "ok", "self": "unavailable", "creation": "unavailable"}
         time.sleep(1.5)  # a permanent error is not retried in a loop
-        again = httpx.get(server.url + "/ready", timeout=5).json()["circuits"]["self"]
+        again = server.ready().json()["circuits"]["self"]
         assert again["state"] == "failed" and again["restarts"] == 0
 
 

@@ -20,7 +20,8 @@ PROMPT = "Describe the lighthouse at night."
 def env(tmp_path: Path, manifest: Path) -> dict[str, str]:
     return {"ECHO_EMOTION_MODEL": "echo", "ECHO_CREATION_MODEL": "echo",
             "ECHO_MANIFEST_DIR": str(manifest), "ECHO_CACHE_DIR": str(tmp_path / "cache"),
-            "ECHO_TEMPERATURE": "0", "ECHO_MAX_TOKENS": "16", "ECHO_N_CTX": "1024"}
+            "ECHO_TEMPERATURE": "0", "ECHO_MAX_TOKENS": "16", "ECHO_N_CTX": "1024",
+            "ECHO_ORIGIN_TOKEN": "prefix-origin-token"}  # /ready and /metrics in full
 
 
 def start_and_ask(tmp_path: Path, manifest: Path) -> tuple[dict[str, Any], str, str]:
@@ -28,7 +29,7 @@ def start_and_ask(tmp_path: Path, manifest: Path) -> tuple[dict[str, Any], str, 
     with run_server(tmp_path / "run", **env(tmp_path, manifest)) as server:
         ready = server.wait_ready()
         answer = ask(server)
-        metrics = httpx.get(server.url + "/metrics").text
+        metrics = httpx.get(server.url + "/metrics", headers=server.origin_headers()).text
     prefix = ready["circuits"]["self"]["prefix"]  # type: ignore[index]
     return prefix, answer, metrics
 

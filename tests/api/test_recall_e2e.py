@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import threading
+import datetime
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.e2e_server import Server, run_server
+from tests.recording_remote import recording_remote as _remote
 
 ORIGIN = "origin-token-for-recall"
 GUEST = "guest-access-token-for-recall"
@@ -73,8 +70,9 @@ def test_a_new_turn_is_recallable_within_seconds(tmp_path: Path) -> None:
             time.sleep(0.2)
         cat = said[0]
         assert cat["speaker"] == "origin"
-        assert set(cat) == {"day", "part", "line", "speaker", "text", "ranks"}
-        metrics = httpx.get(server.url + "/metrics").text
+        assert set(cat) == {"day", "part", "line", "speaker", "text", "ranks", "date"}
+        assert cat["date"] == datetime.date.today().isoformat()  # said today
+        metrics = httpx.get(server.url + "/metrics", headers=origin).text  # a token is set
         assert "echo_recall_lines_done" in metrics and "echo_recall_lines_per_second" in metrics
 
 
@@ -93,45 +91,6 @@ def test_bad_q_and_k_are_422_and_recall_is_origin_only(tmp_path: Path) -> None:
         assert guest.status_code == 403
         assert httpx.get(url, params={"q": "바다"}).status_code == 401
         assert httpx.get(url, params={"q": "바다"}, headers=origin).status_code == 200
-
-
-class _Remote(BaseHTTPRequestHandler):
-    """An OpenAI-compatible endpoint that records what it was sent and answers 'ok'."""
-
-    bodies: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        self._send("application/json", b'{"object": "list", "data": []}')
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length", 0))
-        self.bodies.append(self.rfile.read(length).decode("utf-8"))
-        chunk = json.dumps({"choices": [{"delta": {"content": "ok"}}]})
-        self._send("text/event-stream", f"data: {chunk}\n\ndata: [DONE]\n\n".encode())
-
-    def _send(self, kind: str, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def _remote() -> Iterator[tuple[str, list[str]]]:
-    bodies: list[str] = []
-    handler = type("Recording", (_Remote,), {"bodies": bodies})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1#fake", bodies
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_a_guest_never_carries_a_planted_line_to_a_remote_circuit(tmp_path: Path) -> None:

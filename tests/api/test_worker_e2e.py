@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from core.settings import load_settings
 from llm import process_backend
-from tests.e2e_server import REPO, run_server
+from tests.e2e_server import REPO, Server, run_server
 from tests.fakes import alive
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", REPO / "models"))
@@ -26,15 +26,18 @@ DEMO = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 
-def worker_pids(url: str) -> dict[str, int]:
-    doc = httpx.get(url + "/ready", timeout=10).json()
+ORIGIN = "worker-origin-token"  # /ready shows pids and errors to the origin only
+
+
+def worker_pids(server: Server) -> dict[str, int]:
+    doc = server.ready().json()
     return {name: c["pid"] for name, c in doc["circuits"].items()}
 
 
 def test_killing_a_worker_mid_answer_costs_only_that_circuit(tmp_path: Path) -> None:
-    with run_server(tmp_path, ECHO_MAX_TOKENS="200") as server:
+    with run_server(tmp_path, ECHO_MAX_TOKENS="200", ECHO_ORIGIN_TOKEN=ORIGIN) as server:
         server.wait_ready()
-        pids = worker_pids(server.url)
+        pids = worker_pids(server)
         assert len(set(pids.values())) == 3 and server.proc.pid not in pids.values()
         events: list[tuple[str, dict[str, Any]]] = []
         body = {"prompt": "Tell me a long story about a lighthouse.", "stream": True}
@@ -59,7 +62,7 @@ def test_killing_a_worker_mid_answer_costs_only_that_circuit(tmp_path: Path) -> 
         deadline = time.monotonic() + 30
         ready: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            ready = httpx.get(server.url + "/ready", timeout=10).json()["circuits"]["self"]
+            ready = server.ready().json()["circuits"]["self"]
             if ready["state"] == "ready":
                 break
             time.sleep(0.2)
@@ -72,9 +75,9 @@ def test_killing_a_worker_mid_answer_costs_only_that_circuit(tmp_path: Path) -> 
 
 
 def test_a_server_killed_with_sigkill_leaves_no_worker_behind(tmp_path: Path) -> None:
-    with run_server(tmp_path) as server:
+    with run_server(tmp_path, ECHO_ORIGIN_TOKEN=ORIGIN) as server:
         server.wait_ready()
-        pids = list(worker_pids(server.url).values())
+        pids = list(worker_pids(server).values())
         assert all(alive(pid) for pid in pids)
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
@@ -110,13 +113,14 @@ def test_a_circuit_crashing_on_every_load_fails_and_the_others_answer(
     settings = load_settings(
         models_dir=models, self_model="crashy.gguf", memory_dir=tmp_path / "memory",
         memory_backup_dir=tmp_path / "backup", origin_dir=tmp_path / "origin",
-        manifest_dir=REPO / "manifest", n_ctx=2048, max_tokens=16,
+        manifest_dir=REPO / "manifest", n_ctx=2048, max_tokens=16, origin_token=ORIGIN,
     )
     with TestClient(create_app(settings)) as client:
         deadline = time.monotonic() + 180  # the demo prefixes, on a busy machine
         doc: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            doc = client.get("/ready").json()["circuits"]
+            doc = client.get("/ready", headers={"Authorization": f"Bearer {ORIGIN}"}).json()[
+                "circuits"]
             if doc["self"]["state"] == "failed" and doc["emotion"]["state"] == "ready" == doc[
                 "creation"
             ]["state"]:
@@ -134,9 +138,10 @@ def test_a_circuit_crashing_on_every_load_fails_and_the_others_answer(
 
 
 def test_a_normal_shutdown_stops_every_worker(tmp_path: Path) -> None:
-    with run_server(tmp_path, ECHO_EMOTION_MODEL="echo", ECHO_CREATION_MODEL="echo") as server:
+    with run_server(tmp_path, ECHO_EMOTION_MODEL="echo", ECHO_CREATION_MODEL="echo",
+                    ECHO_ORIGIN_TOKEN=ORIGIN) as server:
         server.wait_ready()
-        pids = worker_pids(server.url)
+        pids = worker_pids(server)
         assert pids["emotion"] is None and pids["creation"] is None  # no process for echo
         worker = pids["self"]
         assert alive(worker)

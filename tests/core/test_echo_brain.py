@@ -152,7 +152,14 @@ def test_a_token_in_the_prompt_never_reaches_memory() -> None:
     saved: list[tuple[str, str]] = []
 
     class Store:
-        def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
+        def guest_names(self) -> list[str]:
+            return []
+
+        def lines_of(self, names: list[str], prompt: str, k: int) -> list[object]:
+            return []
+
+        def save_turn(self, prompt: str, reply: str, *, idempotency_key: str | None = None,  # type: ignore[no-untyped-def]
+                      caller: Caller):
             saved.append((prompt, reply))
 
             class Result:
@@ -198,6 +205,6 @@ def test_only_the_origin_gets_remembered_lines_unless_shared(
     context = answer.memory.get("context")
     if caller.is_origin:
         assert context == [{"day": "day0101", "part": 1, "line": 2, "speaker": "origin",
-                            "text": "the planted line 7731"}]
+                            "date": None, "text": "the planted line 7731"}]
     else:
         assert context is None

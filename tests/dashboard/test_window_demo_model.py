@@ -9,14 +9,15 @@ from tests.dashboard.conftest import START_S
 from tests.dashboard.ui import dashboard, pump_for, pump_until, select, tree_rows
 from tests.e2e_server import run_server
 
+ORIGIN = "dashboard-demo-origin-token"
+
 
 def test_real_model_circuits_ready_and_streamed_reply(
     display: str, tmp_path: Path, screenshot: Callable[[str], Path]
 ) -> None:
-    with run_server(
-        tmp_path / "srv", start_timeout=START_S
-    ) as srv:  # no ECHO_*_MODEL: the demo model everywhere
-        with dashboard(srv.url, tmp_path / "run", srv.log_path) as app:
+    # no ECHO_*_MODEL: the demo model everywhere; the origin's token: /ready shows him backends
+    with run_server(tmp_path / "srv", start_timeout=START_S, ECHO_ORIGIN_TOKEN=ORIGIN) as srv:
+        with dashboard(srv.url, tmp_path / "run", srv.log_path, token=ORIGIN) as app:
             pump_until(
                 app,
                 lambda: app.server_tab.last_view is not None and app.server_tab.last_view.ready,

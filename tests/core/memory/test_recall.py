@@ -179,3 +179,42 @@ def test_a_server_recaller_answers_from_trigrams_until_its_models_are_warm(
         assert "잠을" in hits[0].text and hits[0].ranks["dense"] == 1
     finally:
         warm.close()
+
+
+def test_a_question_asked_six_times_brings_its_answer_once(tmp_path: Path) -> None:
+    from core.memory_core import MemoryStore
+    from core.settings import load_settings
+
+    memory = tmp_path / "memory"
+    write_archive(memory, ARCHIVE + "나의 말:\n파란 금고 비밀번호가 뭐였지?\n"
+                  "에코의 말:\n파란 금고 비밀번호는 4172-8830 이라고 했어\n", "day0201")
+    settings = load_settings(memory_dir=memory, memory_backup_dir=tmp_path / "backup")
+    store = MemoryStore(settings)
+    for n in range(6):  # the origin asks again and again; the companion forgot each time
+        assert store.save_turn("파란 금고 비밀번호가 뭐였지?", f"글쎄, 잘 모르겠어 ({n})").saved
+    store.index.close()
+    replay_archive(memory, REPO / "manifest")
+    enrich_all(memory)
+    recaller = Recaller(MemoryIndex(memory))
+    try:
+        texts = [h.text for h in recaller.recall("파란 금고 비밀번호가 뭐였지?", 6)]
+        assert any("4172-8830" in t for t in texts), texts  # the line that answered it
+        assert len(texts) == len(set(texts)), texts  # no text twice
+        recaller.distinct = recaller.exchanges = False  # the mechanism, shown by its absence
+        before = [h.text for h in recaller.recall("파란 금고 비밀번호가 뭐였지?", 6)]
+        assert len(set(before)) < len(before)
+    finally:
+        recaller.close()
+        recaller.index.close()
+
+
+def test_near_identical_texts_count_once() -> None:
+    from core.memory.distinct import DistinctTexts
+
+    texts = DistinctTexts()
+    assert texts.admit("What was the code for the blue safe?")
+    assert not texts.admit("what was the code for the blue safe")  # case, punctuation
+    assert not texts.admit("What was the code for the blue safe??!")
+    assert not texts.admit("What was the code for the  blue  safes?")  # trigram overlap >= 0.9
+    assert texts.admit("What was the code for the red door?")
+    assert texts.admit("파란 금고") and not texts.admit("파란  금고!")
