@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.memory.archive import GUESTS
+from core.memory.callers import CallerMemory
 from core.memory.forget import Forgetter
+from core.memory.lines import ECHO_HEADER, guest_header
+from core.memory.store import MemoryStore
+from core.origin import guest
 from core.settings import Settings
 from tests.origin_model.test_data import numbered_archive
 
@@ -17,15 +22,17 @@ MARKERS = ("guestmarker731", "replytoguest482", "forgottenmarker555", "9999-0000
 def owner_archive(memory: Path, settings: Settings) -> Path:
     """The numbered archive, plus what training must never see, written the real way."""
     numbered_archive(memory)
-    guest = memory / "guests" / "mallory" / "day0201"
-    guest.mkdir(parents=True)
-    (guest / "part1.txt").write_text(
-        f"손님 mallory의 말:\n{GUEST_TEXT}\n에코의 말:\n{GUEST_REPLY}\n", encoding="utf-8")
+    callers = CallerMemory(settings, MemoryStore(settings))  # the guest's tree, the real way
+    try:
+        saved = callers.save_turn(GUEST_TEXT, GUEST_REPLY, caller=guest("mallory"))
+    finally:
+        callers.close()
+    assert saved.saved and list((memory / GUESTS / "mallory").rglob("part*.txt"))
     user = memory / "day0203" / "user"
     user.mkdir(parents=True)
     (user / "part1.txt").write_text(
         f"나의 말:\n{FORGOTTEN}\n오늘의 기억 keptmarker808\n"
-        f"손님 mallory의 말:\n{GUEST_TEXT}\n에코의 말:\n{GUEST_REPLY}\n"
+        f"{guest_header('mallory')}\n{GUEST_TEXT}\n{ECHO_HEADER}\n{GUEST_REPLY}\n"
         "나의 말:\n다시 오리진 keptmarker909\n", encoding="utf-8")
     forgetter = Forgetter(settings, who="test")
     try:

@@ -204,35 +204,37 @@ def test_the_job_keeps_going_after_a_forget(archive: Settings) -> None:
 
 
 def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
+    from core.memory.callers import CallerMemory
+    from core.memory.store import MemoryStore
+    from core.origin import guest as guest_caller
+
     guest = archive.memory_dir / "guests" / "bob"
     mirror = archive.memory_backup_dir / "guests" / "bob"
-    for root in (guest, mirror):
-        (root / "day0301").mkdir(parents=True)
-        (root / "day0301" / "part1.txt").write_text("손님 bob의 말:\nbob의 비밀 7777\n", "utf-8")
-    index = MemoryIndex(guest)  # the guest's own index, held open as the guest's store holds it
-    from core.memory.archive import PartFile
-    from core.memory.read import read_part
-
-    rel = "day0301/part1.txt"
-    with index.transaction() as conn:
-        index.write_parts(conn, [read_part(PartFile(guest / rel, rel, "day0301", 1))])
-    assert index.search("7777", 1)
-    forgetter = Forgetter(archive)
+    callers = CallerMemory(archive, MemoryStore(archive))  # as the server holds it, open
     try:
-        done = forgetter.forget_guest("bob")
-        with pytest.raises(NotFound):
-            forgetter.forget_guest("bob")
-        with pytest.raises(BadInput):
-            forgetter.forget_guest("../x")
+        assert callers.save_turn("bob의 비밀 7777", "알겠어요", caller=guest_caller("bob")).saved
+        assert callers.lines_of(["bob"], "비밀 7777", 3) and mirror.is_dir()
+        forgetter = Forgetter(archive)
+        try:
+            done = forgetter.forget_guest("bob")
+            with pytest.raises(NotFound):
+                forgetter.forget_guest("bob")
+            with pytest.raises(BadInput):
+                forgetter.forget_guest("../x")
+        finally:
+            forgetter.close()
+        assert done.guest == "bob" and not guest.exists() and not mirror.exists()
+        for root in (archive.memory_dir, archive.memory_backup_dir):
+            assert files_holding(root, b"7777") == []
+            assert os.listdir(root / "guests") == []
+        assert read_audit(archive.origin_dir)[-1]["guest"] == "bob"
+        # the open store follows its deleted index: nothing of before, and the guest goes on
+        assert callers.lines_of(["bob"], "비밀 7777", 3) == []
+        assert callers.save_turn("새 이야기 8888", "네", caller=guest_caller("bob")).saved
+        assert [g.text for g in callers.lines_of(["bob"], "이야기 8888", 3)] == ["새 이야기 8888"]
+        assert files_holding(archive.memory_dir, b"7777") == []
     finally:
-        forgetter.close()
-    assert done.guest == "bob" and not guest.exists() and not mirror.exists()
-    for root in (archive.memory_dir, archive.memory_backup_dir):
-        assert files_holding(root, b"7777") == []
-        assert os.listdir(root / "guests") == []
-    assert read_audit(archive.origin_dir)[-1]["guest"] == "bob"
-    assert index.search("7777", 1) == []  # it follows its deleted file, not the old inode
-    index.close()
+        callers.close()
 
 
 CRASH = """
