@@ -203,7 +203,9 @@ def test_the_job_keeps_going_after_a_forget(archive: Settings) -> None:
         recaller.index.close()
 
 
-def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
+def test_a_guest_tree_is_forgotten_whole(
+    archive: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from core.memory.callers import CallerMemory
     from core.memory.store import MemoryStore
     from core.origin import guest as guest_caller
@@ -212,7 +214,10 @@ def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
     mirror = archive.memory_backup_dir / "guests" / "bob"
     callers = CallerMemory(archive, MemoryStore(archive))  # as the server holds it, open
     try:
-        assert callers.save_turn("bob의 비밀 7777", "알겠어요", caller=guest_caller("bob")).saved
+        with monkeypatch.context() as patch:  # said on another day than the turn after
+            patch.setattr(MemoryStore, "today", lambda self: "day0101")
+            said = callers.save_turn("bob의 비밀 7777", "알겠어요", caller=guest_caller("bob"))
+        assert said.saved
         assert callers.lines_of(["bob"], "비밀 7777", 3) and mirror.is_dir()
         forgetter = Forgetter(archive)
         try:
@@ -232,6 +237,7 @@ def test_a_guest_tree_is_forgotten_whole(archive: Settings) -> None:
         assert callers.lines_of(["bob"], "비밀 7777", 3) == []
         assert callers.save_turn("새 이야기 8888", "네", caller=guest_caller("bob")).saved
         assert [g.text for g in callers.lines_of(["bob"], "이야기 8888", 3)] == ["새 이야기 8888"]
+        assert callers.lines_of(["bob"], "비밀 7777", 3) == []
         assert files_holding(archive.memory_dir, b"7777") == []
     finally:
         callers.close()
