@@ -107,11 +107,10 @@ class Forgetter:
                            f"{name!r}라는 손님의 기억이 없습니다.")
         intent = Intent("guest", self.who, guest=name)
         entry = journal.begin(self.origin_dir, intent)
-        with folder_lock(self.memory_dir):
+        # the guest's own appends hold the lock on its root (they write the mirror too)
+        with folder_lock(self.memory_dir), folder_lock(root):
             _move_aside(mirror, intent.id)
-            if root.is_dir():
-                with folder_lock(root):  # the guest's own appends hold this one
-                    _move_aside(root, intent.id)  # the commit point
+            _move_aside(root, intent.id)  # the commit point
             self._complete_guest(intent)
         journal.finish(entry)
         return Forgotten(intent.id, "guest", guest=name)
