@@ -41,6 +41,8 @@ def reindex_part(index: MemoryIndex, part: PartFile) -> int:
     with index.transaction() as conn:
         index.write_parts(conn, [read])
         row = conn.execute("SELECT id FROM parts WHERE path=?", (part.rel,)).fetchone()
+        # a finished append's digest is never read again, and it hashed the forgotten text
+        conn.execute("UPDATE turns SET digest='' WHERE path=? AND done=1", (part.rel,))
         # FTS5 keeps a deleted row's postings in older segments until they merge: merge now
         # (SQLite < 3.42 has no in-place secure-delete). The merge reads and rewrites the
         # whole trigram index: with the default 8 MB page cache it took ~0.75 s at 300k

@@ -338,3 +338,24 @@ def test_a_said_text_equal_to_the_tombstone_is_kept() -> None:
     assert needs_escape(TOMBSTONE)  # written escaped, so it is read back, not dropped
     kept, _ = parse_lines(f"나의 말:\n{escape_line(TOMBSTONE)}\n{TOMBSTONE}\n")
     assert kept.texts == [TOMBSTONE] and kept.numbers == [2]
+
+
+def test_a_forgotten_turn_keeps_its_idempotency_key_but_not_its_digest(archive: Settings) -> None:
+    from core.memory.store import MemoryStore
+
+    store = MemoryStore(archive)
+    try:
+        saved = store.save_turn("금고 번호는 5150-6060", "알겠어", idempotency_key="k1")
+        rel = saved.path.split("/", 1)[1] if saved.path else ""
+        conn = sqlite3.connect(archive.memory_dir / DB_NAME)
+        digest = conn.execute("SELECT digest FROM turns").fetchone()[0]
+        assert digest
+        forgetter = Forgetter(archive, store.index)
+        forgetter.forget(rel, [2], turn=True)
+        assert conn.execute("SELECT digest, done FROM turns").fetchone() == ("", 1)
+        conn.close()
+        again = store.save_turn("금고 번호는 5150-6060", "알겠어", idempotency_key="k1")
+        assert again.duplicate  # a retry is still saved once
+        assert b"5150" not in (archive.memory_dir / rel).read_bytes()
+    finally:
+        store.index.close()
