@@ -1,5 +1,5 @@
 # The README's two commands: `make run` and `make test`; `make train` for the origin's model.
-.PHONY: run test setup setup-dev setup-train train tune dashboard lint bench
+.PHONY: run test test-fast setup setup-dev setup-train train tune dashboard lint bench
 
 # `make run` listens on 127.0.0.1 (this machine only); HOST=0.0.0.0 make run opens it to the
 # network, which needs a guest gate (ECHO_GUEST_TOKENS or ECHO_ACCESS_TOKEN) or
@@ -32,6 +32,10 @@ lint:
 
 test: setup-dev
 	bash scripts/test.sh
+
+# unit and fast integration tests only (no e2e, no slow): the quick loop while working
+test-fast: setup-dev
+	bash scripts/test.sh -m "not e2e and not slow"
 
 bench: setup-dev
 	.venv/bin/python -m benchmarks

@@ -13,6 +13,7 @@ BENCHMARKS = (
     "benchmarks.bench_replay",
     "benchmarks.bench_train",
     "benchmarks.bench_lora_serve",
+    "benchmarks.bench_lora_callers",
     "benchmarks.bench_recall",
     "benchmarks.bench_recall_scale",
     "benchmarks.bench_hnsw_shape",

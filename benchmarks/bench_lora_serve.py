@@ -39,7 +39,8 @@ def run_case(case: str, adapter: str) -> dict[str, float]:
     """Load, measure memory, decode TOKENS greedy tokens (in this process)."""
     from llama_cpp import Llama
 
-    from llm.llama_backend import LlamaBackend, LlamaConfig
+    from llm.config import LlamaConfig
+    from llm.llama_backend import LlamaBackend
 
     started = time.perf_counter()
     if case == "lora_path":

@@ -89,7 +89,8 @@ def restore_vs_compute(cache: Path, n_ctx: int) -> dict[str, float]:
     from core.circuits import prefixes_for
     from core.identity import load_manifests
     from core.settings import load_settings
-    from llm.llama_backend import LlamaBackend, LlamaConfig
+    from llm.config import LlamaConfig
+    from llm.llama_backend import LlamaBackend
 
     texts = prefixes_for("self", load_settings(), load_manifests(REPO / "manifest"))
     result: dict[str, float] = {}

@@ -131,7 +131,7 @@ def backend_factory(
                 f"(set ECHO_{circuit.upper()}_MODEL or run `echo-brain fetch-models`) "
                 "/ 모델 파일이 없습니다"
             )
-        from llm.llama_backend import LlamaConfig
+        from llm.config import LlamaConfig
         from llm.process_backend import ProcessBackend
 
         threads = thread_plan(settings)
@@ -162,6 +162,7 @@ def build_circuits(settings: Settings, manifests: Sequence[Manifest] = ()) -> di
             queue_size=settings.queue_size,
             timeout_s=settings.circuit_timeout_s,
             adapter=configured_adapter(settings, name),
+            origin_only=settings.origin_only(name),
         )
         for name in CIRCUIT_NAMES
     }

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core import audience, identity, merge
 from core import creation as creator
-from core import identity, merge
 from core.context import MemoryLine, TokenCounter, build_messages, estimate_tokens
 from core.errors import BadInput, CircuitBusy, NotReady, PromptTooLong
 from core.identity import Manifest
-from core.origin import Caller, creation_forbidden, redact
+from core.origin import ANONYMOUS_CALLER, Caller, creation_forbidden, redact
 from core.settings import CIRCUIT_NAMES, Settings
 from llm.backend import Generation, QueueFull
 from llm.circuit import Circuit, CircuitResult, DeltaHook, Ticket
@@ -148,9 +150,13 @@ class EchoBrain:
         else:
             remembered = await self.remember(prompt, caller)
             results = await self.fan_out(
-                prompt, options, on_delta=on_delta, on_done=on_done, memory=remembered
+                prompt, options, on_delta=on_delta, on_done=on_done, memory=remembered,
+                caller=caller,
             )
-            answer = Answer(reply=await self._merge(prompt, results), kind="echo", circuits=results)
+            if not caller.is_origin:  # where the origin's files lie is his alone
+                results = {n: _without_paths(r) for n, r in results.items()}
+            reply = await self._merge(prompt, results, caller)
+            answer = Answer(reply=reply, kind="echo", circuits=results)
         answer.memory = await self._save(prompt, answer.reply, idempotency_key, caller)
         if caller.is_origin and answer.kind == "echo":
             answer.memory["context"] = [_used(line) for line in remembered]
@@ -165,14 +171,17 @@ class EchoBrain:
         on_delta: DeltaHook | None = None,
         on_done: DoneHook | None = None,
         memory: Sequence[MemoryLine] = (),
+        caller: Caller = ANONYMOUS_CALLER,
     ) -> dict[str, CircuitResult]:
         """Ask the ready circuits among `options.names` at once; the others are `unavailable`.
 
-        `memory`: the remembered lines every circuit gets (see `remember`).
+        `memory`: the remembered lines every circuit gets (see `remember`). A circuit that
+        answers the origin only is `unavailable` for anyone else (`core.audience`).
         """
         options = options or AskOptions()
         wanted = [self.circuits[n] for n in options.names]
-        ready = [c for c in wanted if c.ready]
+        allowed = audience.serving(wanted, caller)
+        ready = [c for c in allowed if c.ready]
         if not ready:
             states = ", ".join(f"{c.name}: {c.state}" for c in wanted)
             raise NotReady(
@@ -180,7 +189,7 @@ class EchoBrain:
                 f"준비된 회로가 아직 없습니다 ({states}). GET /ready 를 확인하세요.",
                 retry_after=5,
             )
-        gens = [self.generation(c, prompt, memory, options) for c in ready]
+        gens = [self.generation(c, prompt, memory, options, caller=caller) for c in ready]
         tickets = _open_all(ready, gens)
 
         async def collect(ticket: Ticket) -> CircuitResult:
@@ -193,7 +202,7 @@ class EchoBrain:
 
         answers = await asyncio.gather(*(collect(t) for t in tickets))
         results = {t.circuit.name: a for t, a in zip(tickets, answers, strict=True)}
-        return {c.name: results.get(c.name) or _unavailable(c) for c in wanted}
+        return {c.name: results.get(c.name) or _unavailable(c, caller) for c in wanted}
 
     def generation(
         self,
@@ -205,6 +214,7 @@ class EchoBrain:
         *,
         persona: str | None = None,
         repeat_penalty: float | None = None,
+        caller: Caller = ANONYMOUS_CALLER,
     ) -> Generation:
         """The request one circuit gets: persona, declarations, context, earlier turns, prompt.
 
@@ -224,7 +234,8 @@ class EchoBrain:
             count=_counter(circuit),
         )
         temp = options.temperature if options.temperature is not None else self.settings.temperature
-        return Generation(messages, tokens, temp, json_schema, repeat_penalty)
+        return Generation(messages, tokens, temp, json_schema, repeat_penalty,
+                          origin=caller.is_origin, audience=audience.audience(caller))
 
     async def remember(self, prompt: str, caller: Caller) -> Sequence[MemoryLine]:
         """The remembered lines for a prompt, by caller (see core/memory/callers.py).
@@ -258,19 +269,20 @@ class EchoBrain:
             return [caller.name]
         return []  # anonymous callers are not one person: none recalls another's turns
 
-    async def _merge(self, prompt: str, results: dict[str, CircuitResult]) -> str:
+    async def _merge(self, prompt: str, results: dict[str, CircuitResult], caller: Caller) -> str:
         drafts = [r for r in results.values() if r.status == "ok" and r.text]
         self_circuit = self.circuits.get("self")
         if (
             self.settings.merge != "synthesize"
             or len(drafts) < 2
-            or not (self_circuit and self_circuit.ready)
+            or not (self_circuit and self_circuit.ready and self_circuit.serves(caller.is_origin))
         ):
             return merge.concat(results)
         gen = self.generation(
             self_circuit,
             merge.synthesis_prompt(prompt, results),
             persona=self_circuit.persona + "\n\n" + merge.SYNTHESIS_INSTRUCTION,
+            caller=caller,
         )
         try:
             final = await _open(self_circuit, gen).result()
@@ -285,13 +297,13 @@ class EchoBrain:
         result = await creator.create_project(
             prompt,
             origin_dir=self.settings.origin_dir,
-            planner=self._planner(),
+            planner=self._planner(caller),
             timeout_s=self.settings.circuit_timeout_s,
             redact=lambda text: redact(text, self.settings),
         )
         return Answer(reply=result.reply, kind="create", project=result.as_dict())
 
-    def _planner(self) -> creator.Planner | None:
+    def _planner(self, caller: Caller) -> creator.Planner | None:
         circuit = self.circuits.get("creation")
         if circuit is None or not circuit.ready:
             return None
@@ -300,7 +312,8 @@ class EchoBrain:
             options = AskOptions(max_tokens=max(self.settings.max_tokens, PLAN_MAX_TOKENS))
             # repeat_penalty: small models loop inside long JSON strings otherwise
             gen = self.generation(
-                circuit, prompt, options=options, json_schema=schema, repeat_penalty=1.15
+                circuit, prompt, options=options, json_schema=schema, repeat_penalty=1.15,
+                caller=caller,
             )
             result = await _open(circuit, gen).result()
             if result.status != "ok":
@@ -380,6 +393,19 @@ def _used(line: MemoryLine) -> dict[str, Any]:
     return doc
 
 
-def _unavailable(circuit: Circuit) -> CircuitResult:
+PATH_RE = re.compile(r"(?:[A-Za-z]:)?[\\/][^\s'\"]*[\\/][^\s'\")]*")
+
+
+def _without_paths(result: CircuitResult) -> CircuitResult:
+    """A circuit's result with file paths cut out of its error (for callers other than the
+    origin; the rest of the reason, bilingual, stays)."""
+    if not result.error:
+        return result
+    return dataclasses.replace(result, error=PATH_RE.sub("…", result.error))
+
+
+def _unavailable(circuit: Circuit, caller: Caller) -> CircuitResult:
+    if not circuit.serves(caller.is_origin):
+        return audience.origin_only(circuit)
     reason = circuit.error if circuit.state == "failed" else f"circuit is {circuit.state}"
     return CircuitResult("", "unavailable", error=reason)

@@ -21,6 +21,7 @@ from typing import Any
 
 from llm.backend import BackendError
 from llm.fingerprint import model_fingerprint
+from llm.llama_private import context_handle, model_handle, on_close
 
 FINGERPRINT_KEY = "echo.base.fingerprint"
 BASE_FILE_KEY = "echo.base.file"
@@ -172,8 +173,8 @@ def _refuse_misfit(header: AdapterHeader, model_path: Path) -> None:
         )
 
 
-def attach_adapter(llama: Any, lora_path: Path, scale: float, architecture: str) -> None:
-    """Load the adapter into a loaded `llama_cpp.Llama` and apply it at `scale`."""
+def load_adapter(llama: Any, lora_path: Path, architecture: str) -> Any:
+    """Load the adapter into a loaded `llama_cpp.Llama`, not yet applied; its handle."""
     import llama_cpp
 
     model_arch = str(llama.metadata.get("general.architecture", ""))
@@ -182,14 +183,36 @@ def attach_adapter(llama: Any, lora_path: Path, scale: float, architecture: str)
             f"{lora_path.name} is for the {architecture} architecture, the model is "
             f"{model_arch} / 어댑터와 모델의 구조가 다릅니다"
         )
-    adapter = llama_cpp.llama_adapter_lora_init(llama._model.model, str(lora_path).encode())
+    adapter = llama_cpp.llama_adapter_lora_init(model_handle(llama), str(lora_path).encode())
     if not adapter:
         raise BackendError(
             f"llama.cpp could not load {lora_path.name} on this model "
             "/ llama.cpp가 어댑터를 읽지 못했습니다"
         )
-    llama._stack.callback(lambda: llama_cpp.llama_adapter_lora_free(adapter))
-    adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
-    scales = (ctypes.c_float * 1)(scale)
-    if llama_cpp.llama_set_adapters_lora(llama._ctx.ctx, adapters, 1, scales):
-        raise BackendError(f"llama.cpp could not apply {lora_path.name} / 어댑터 적용 실패")
+    on_close(llama, lambda: llama_cpp.llama_adapter_lora_free(adapter))
+    return adapter
+
+
+def apply_adapter(llama: Any, adapter: Any, scale: float) -> None:
+    """Apply a loaded adapter to the context at `scale`, or clear it (`adapter` None).
+
+    The adapter belongs to the context, not to the KV cells: what was evaluated before
+    stays as it was, so the caller restores a KV state made with the same setting.
+    """
+    import llama_cpp
+
+    if adapter is None:
+        failed = llama_cpp.llama_set_adapters_lora(context_handle(llama), None, 0, None)
+    else:
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+        scales = (ctypes.c_float * 1)(scale)
+        failed = llama_cpp.llama_set_adapters_lora(context_handle(llama), adapters, 1, scales)
+    if failed:
+        raise BackendError("llama.cpp could not switch the LoRA adapter / 어댑터 전환 실패")
+
+
+def attach_adapter(llama: Any, lora_path: Path, scale: float, architecture: str) -> Any:
+    """Load the adapter into a loaded `llama_cpp.Llama` and apply it at `scale`; its handle."""
+    adapter = load_adapter(llama, lora_path, architecture)
+    apply_adapter(llama, adapter, scale)
+    return adapter

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 Message = dict[str, str]
+# GGUF metadata of a model that learned from the origin's memory (`echo-brain train` writes
+# it): its circuit answers the origin only.
+TRAINED_ON_MEMORY_KEY = "echo_brain.trained_on_memory"
 
 
 @dataclass
@@ -26,6 +29,11 @@ class Generation:
     temperature: float | None = None
     json_schema: dict[str, Any] | None = None
     repeat_penalty: float | None = None
+    # Who asks: `origin` gets what was learned from the memory (a LoRA adapter);
+    # `audience` names the caller whose KV state a request may reuse (None: anonymous,
+    # never shared beyond the static prefix).
+    origin: bool = False
+    audience: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     # Filled by the backend when it can count: prompt_tokens, completion_tokens,
     # cached_tokens (prompt tokens reused from the KV cache).
@@ -39,6 +47,8 @@ class Generation:
             "temperature": self.temperature,
             "json_schema": self.json_schema,
             "repeat_penalty": self.repeat_penalty,
+            "origin": self.origin,
+            "audience": self.audience,
         }
 
     @classmethod
@@ -118,3 +128,8 @@ class Backend(ABC):
     def prefix(self) -> dict[str, Any] | None:
         """How the static prefixes were warmed: restored from disk or computed (None: none)."""
         return None
+
+    @property
+    def trained_on_memory(self) -> bool:
+        """True when the model itself learned from the memory (its GGUF says so)."""
+        return False

@@ -138,9 +138,11 @@ class Circuit:
         backoff_s: float = 1.0,
         max_tries: int = MAX_TRIES,
         adapter: dict[str, Any] | None = None,
+        origin_only: bool = False,
     ) -> None:
         self.name = name
         self.adapter = adapter  # the configured LoRA adapter (file, scale), shown in /ready
+        self._origin_only = origin_only  # set so (ECHO_<CIRCUIT>_ORIGIN_ONLY); or its GGUF says
         self.persona = persona
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
@@ -165,6 +167,15 @@ class Circuit:
     def ready(self) -> bool:
         """True once the backend is loaded and the worker runs."""
         return self.state == "ready"
+
+    @property
+    def origin_only(self) -> bool:
+        """Answers the origin only: so configured, or its model learned from the memory."""
+        return self._origin_only
+
+    def serves(self, is_origin: bool) -> bool:
+        """Whether this circuit may answer a caller (the origin, or anyone else)."""
+        return is_origin or not self._origin_only
 
     @property
     def backend(self) -> Backend | None:
@@ -221,6 +232,7 @@ class Circuit:
                 self.state = "pending"
                 return False
             self._backend = backend
+            self._origin_only = self._origin_only or backend.trained_on_memory
             self.load_s = load_s
             self.error = None
             self.state = "ready"
@@ -262,6 +274,8 @@ class Circuit:
             "warmup_s": _rounded(backend.warmup_s if backend is not None else None),
             "load_s": _rounded(self.load_s),
         }
+        if self.origin_only:
+            doc["origin_only"] = True
         if backend is not None:
             doc["backend"] = backend.describe()
             if backend.prefix is not None:

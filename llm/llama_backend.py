@@ -14,13 +14,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from llm.adapter import attach_adapter, check_adapter
-from llm.backend import Backend, BackendError, Generation
-from llm.prefix_state import write_sequence
+from llm.adapter import check_adapter, load_adapter
+from llm.backend import TRAINED_ON_MEMORY_KEY, Backend, BackendError, Generation
+from llm.config import LlamaConfig
+from llm.live_state import LiveState, WarmPrefix, common_prefix
+from llm.llama_private import token_text
 from llm.prefix_warm import PrefixWarmer
 
 log = logging.getLogger(__name__)
@@ -28,36 +29,8 @@ log = logging.getLogger(__name__)
 SENTINEL = "\u2063\u2063echo-prefix-end\u2063\u2063"  # cut mark inside a templated prefix
 
 
-@dataclass
-class LlamaConfig:
-    """Everything a worker needs to load one model (picklable, secret-free)."""
 
-    model_path: str
-    n_ctx: int = 4096
-    n_gpu_layers: int = -1
-    n_threads: int | None = None
-    n_threads_batch: int | None = None
-    prefixes: list[str] = field(default_factory=list)
-    lora_path: str | None = None  # a GGUF LoRA adapter made for this exact base model
-    lora_scale: float = 1.0
-    cache_dir: str | None = None  # evaluated prefixes on disk (None: never saved)
-    cache_max_bytes: int = 2 << 30
-
-
-@dataclass
-class _Prefix:
-    tokens: list[int]
-    state: bytes | None = None  # the sequence state, when several prefixes take turns
-
-
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    """How many leading tokens two sequences share."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+__all__ = ["LlamaBackend", "LlamaConfig", "common_prefix"]  # LlamaConfig lives in llm.config
 
 
 class LlamaBackend(Backend):
@@ -71,7 +44,8 @@ class LlamaBackend(Backend):
         self.model_path = Path(config.model_path)
         self._llama: Any = None
         self._formatter: Any = None
-        self._prefixes: list[_Prefix] = []
+        self._live: LiveState | None = None
+        self._trained_on_memory = False
         self._warmup_s: float | None = None
         self._adapter: dict[str, Any] | None = None
         self._prefix_info: dict[str, Any] | None = None
@@ -90,6 +64,11 @@ class LlamaBackend(Backend):
     def prefix(self) -> dict[str, Any] | None:
         """Which prefixes were restored from the disk cache and which computed."""
         return self._prefix_info
+
+    @property
+    def trained_on_memory(self) -> bool:
+        """The GGUF says its model learned from the memory (the origin's own model)."""
+        return self._trained_on_memory
 
     def load(self) -> None:
         """Map the GGUF file, build the context and warm the static prefixes."""
@@ -117,30 +96,37 @@ class LlamaBackend(Backend):
             )
         except Exception as exc:  # llama.cpp reports bad files as ValueError/RuntimeError
             raise BackendError(f"cannot load {self.model_path.name}: {exc}") from exc
+        handle = None
         if self._adapter is not None:
-            self._attach(Path(str(cfg.lora_path)), cfg.lora_scale, self._adapter["architecture"])
+            handle = self._load_adapter(Path(str(cfg.lora_path)), self._adapter["architecture"])
+        self._live = LiveState(self._llama, handle, cfg.lora_scale)
+        self._trained_on_memory = _flagged(self._llama.metadata)
         self._formatter = _chat_formatter(self._llama)
         started = time.monotonic()
         self._warm(cfg.prefixes)
         self._warmup_s = time.monotonic() - started
 
-    def _attach(self, lora: Path, scale: float, architecture: str) -> None:
+    def _load_adapter(self, lora: Path, architecture: str) -> Any:
         try:
-            attach_adapter(self._llama, lora, scale, architecture)
+            return load_adapter(self._llama, lora, architecture)
         except BackendError:
             self.close()
             raise
 
     def _warm(self, texts: Sequence[str]) -> None:
-        if self._formatter is None or not texts:
+        """Evaluate each static prefix: without the adapter, then with it (when there is one)."""
+        live = self._live
+        if self._formatter is None or not texts or live is None:
             return
         warmer = PrefixWarmer(self._llama, self.config)
-        keep_states = len(texts) > 1
-        for text in texts:
-            tokens = self._prefix_tokens(text)
-            if not tokens or len(tokens) >= self.config.n_ctx - 64:
-                continue
-            self._prefixes.append(_Prefix(tokens, warmer.warm(tokens, keep=keep_states)))
+        keep_states = len(texts) * len(live.modes) > 1  # states that take turns are kept
+        prefixes = [t for t in map(self._prefix_tokens, texts)
+                    if t and len(t) < self.config.n_ctx - 64]
+        for adapted in live.modes:  # the adapter last: the origin's first turn finds it on
+            live.set_adapted(adapted)
+            for tokens in prefixes:
+                state = warmer.warm(tokens, keep=keep_states, adapted=adapted)
+                live.prefixes.append(WarmPrefix(tokens, adapted, state))
         self._prefix_info = warmer.summary()
 
     def _prefix_tokens(self, text: str) -> list[int]:
@@ -158,10 +144,15 @@ class LlamaBackend(Backend):
         )
 
     def stream(self, gen: Generation) -> Iterator[str]:
-        """Stream a chat completion, stopping at the next token once cancelled."""
-        if self._llama is None:
+        """Stream a chat completion, stopping at the next token once cancelled.
+
+        The origin gets the adapter, anyone else the base model; no caller reuses the KV
+        state another left beyond the static prefix (`llm.live_state`).
+        """
+        if self._llama is None or self._live is None:
             raise BackendError("model is not loaded")
         if self._formatter is None:
+            self._live.forget(gen.audience, gen.origin)
             yield from self._stream_chat(gen)
             return
         rendered = self._formatter(messages=gen.messages)
@@ -172,7 +163,7 @@ class LlamaBackend(Backend):
                 f"the prompt has {len(tokens)} tokens; the context holds {self.config.n_ctx} "
                 "(ECHO_N_CTX) / 프롬프트가 문맥보다 깁니다"
             )
-        cached = self._restore_best_prefix(tokens)
+        cached = self._live.prepare(tokens, gen.audience, gen.origin)
         gen.usage.update(prompt_tokens=len(tokens), cached_tokens=cached, completion_tokens=0)
         stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
         kwargs = self._sampling(gen, min(gen.max_tokens, room))
@@ -190,20 +181,6 @@ class LlamaBackend(Backend):
             **kwargs,
         )
         yield from self._drain(chunks, gen, lambda choice: choice.get("text"))
-
-    def _restore_best_prefix(self, tokens: list[int]) -> int:
-        """Load the saved prefix state that shares most with `tokens`; return tokens reused."""
-        live = list(self._llama._input_ids[: self._llama.n_tokens])
-        best = common_prefix(live, tokens)
-        chosen = None
-        for prefix in self._prefixes:
-            shared = common_prefix(prefix.tokens, tokens)
-            if prefix.state is not None and shared > best:
-                best, chosen = shared, prefix
-        if chosen is not None and chosen.state is not None:
-            if not write_sequence(self._llama, chosen.tokens, chosen.state):
-                best = 0  # llama.cpp refused it: the whole prompt is evaluated
-        return max(0, min(best, len(tokens) - 1))
 
     def _sampling(self, gen: Generation, max_tokens: int) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"max_tokens": max_tokens}
@@ -240,7 +217,7 @@ class LlamaBackend(Backend):
 
     def close(self) -> None:
         """Free the model and its context."""
-        self._prefixes.clear()
+        self._live = None
         if self._llama is not None:
             closer = getattr(self._llama, "close", None)
             if closer is not None:
@@ -253,6 +230,11 @@ class LlamaBackend(Backend):
         return f"llama:{self.model_path.name}{lora}"
 
 
+def _flagged(metadata: dict[str, str]) -> bool:
+    """True when the GGUF carries `echo_brain.trained_on_memory = true`."""
+    return str(metadata.get(TRAINED_ON_MEMORY_KEY, "")).strip().lower() in ("true", "1")
+
+
 def _chat_formatter(llama: Any) -> Any:
     """A Jinja2 formatter for the GGUF's own chat template (None when it has none)."""
     template = llama.metadata.get("tokenizer.chat_template")
@@ -261,8 +243,8 @@ def _chat_formatter(llama: Any) -> Any:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     eos_id, bos_id = llama.token_eos(), llama.token_bos()
-    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
-    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+    eos = token_text(llama, eos_id) if eos_id != -1 else ""
+    bos = token_text(llama, bos_id) if bos_id != -1 else ""
     return Jinja2ChatFormatter(
         template=template, eos_token=eos, bos_token=bos, stop_token_ids=[eos_id]
     )

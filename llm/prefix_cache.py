@@ -2,7 +2,7 @@
 
 One file per prefix, named by its key: a digest of everything that changes the state (the
 model file, the exact prefix tokens, the context's shape, the llama.cpp build, the adapter;
-`llm.prefix_state.prefix_key` builds it). The file is
+`prefix_key` below builds it). The file is
 
     MAGIC | header length (u32 LE) | header JSON | payload | sha256 of everything before (32 B)
 
@@ -19,14 +19,20 @@ import json
 import logging
 import os
 import struct
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from llm.fingerprint import model_fingerprint
+
 log = logging.getLogger(__name__)
 
+KEY_FORMAT = 1
 MAGIC = b"ECHOPFX1"
 SUFFIX = ".kvstate"
 DIGEST = 32
@@ -159,3 +165,71 @@ def cache_stats(root: Path) -> dict[str, Any]:
         "oldest": min(times) if times else None,
         "newest": max(times) if times else None,
     }
+
+
+# Keys: everything that changes an evaluated prefix's state. The model file is identified by
+# its size, mtime_ns and `llm.fingerprint.model_fingerprint` (size + first and last 8 MiB),
+# not a hash of the header alone: two fine-tunes of one base share their header byte for
+# byte, and a copy (`cp -p`, rsync) may keep size and mtime. The 16 MiB are read once per
+# worker start, from pages llama.cpp maps anyway (12 ms of CPU here; see BENCHMARKS.md).
+
+
+def context_identity(llama: Any, model_path: str, n_gpu_layers: int,
+                     lora_path: str | None, lora_scale: float) -> dict[str, Any]:
+    """Everything but the tokens that makes one prefix state differ from another."""
+    params = llama.context_params
+    return {
+        "format": KEY_FORMAT,
+        "model": file_identity(model_path),
+        "n_ctx": llama.n_ctx(),
+        "n_batch": llama.n_batch,
+        "n_ubatch": int(params.n_ubatch),
+        "type_k": int(params.type_k),
+        "type_v": int(params.type_v),
+        "flash_attn": int(getattr(params, "flash_attn_type", -1)),
+        "offload_kqv": bool(params.offload_kqv),
+        "n_gpu_layers": n_gpu_layers,
+        "build": build_identity(),
+        "lora": None if not lora_path else {**file_identity(lora_path), "scale": lora_scale},
+    }
+
+
+def prefix_key(identity: dict[str, Any], tokens: Sequence[int]) -> str:
+    """sha256 (hex) of the context's identity and the exact prefix tokens."""
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
+    digest.update(b"\0tokens\0")
+    digest.update(b"".join(int(t).to_bytes(4, "little", signed=True) for t in tokens))
+    return digest.hexdigest()
+
+
+def file_identity(path: str) -> dict[str, Any]:
+    """Size, mtime_ns and the content fingerprint (size + first and last 8 MiB) of a file."""
+    st = Path(path).stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "sha256": _fingerprint(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)}
+
+
+@cache
+def _fingerprint(path: str, size: int, mtime_ns: int) -> str:
+    return model_fingerprint(path)
+
+
+@cache
+def build_identity() -> dict[str, Any]:
+    """The llama-cpp-python version, the build key setup wrote, and the native library's stat."""
+    import llama_cpp
+
+    key_file = Path(sys.prefix) / ".llama-build-key"
+    try:
+        build_key = key_file.read_text().strip()
+    except OSError:
+        build_key = None
+    libraries = []
+    for lib in sorted((Path(llama_cpp.__file__).parent / "lib").glob("lib*.so*")):
+        try:
+            st = lib.stat()
+        except OSError:
+            continue
+        libraries.append([lib.name, st.st_size, st.st_mtime_ns])
+    return {"version": llama_cpp.__version__, "build_key": build_key, "libraries": libraries,
+            "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload())}

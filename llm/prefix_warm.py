@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llm.prefix_cache import PrefixCache
-from llm.prefix_state import context_identity, prefix_key, read_sequence, write_sequence
+from llm.llama_private import drop_cells, logits_stale
+from llm.prefix_cache import PrefixCache, context_identity, prefix_key
+from llm.prefix_state import read_sequence, write_sequence
 
 if TYPE_CHECKING:
-    from llm.llama_backend import LlamaConfig
+    from llm.config import LlamaConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,23 @@ class PrefixWarmer:
             if config.cache_dir and config.cache_max_bytes > 0
             else None
         )
-        self._identity: dict[str, Any] | None = None
+        self._identity: dict[bool, dict[str, Any]] = {}
         self.entries: list[dict[str, Any]] = []
         self.error: str | None = None
 
-    def warm(self, tokens: Sequence[int], keep: bool = False) -> bytes | None:
-        """Make `tokens` the live prefix; its state bytes when `keep` (None otherwise)."""
+    def warm(self, tokens: Sequence[int], keep: bool = False,
+             adapted: bool = False) -> bytes | None:
+        """Make `tokens` the live prefix; its state bytes when `keep` (None otherwise).
+
+        `adapted`: the LoRA adapter is applied on the context (the key says so).
+        """
         started = time.monotonic()
-        key = self._key(tokens)
+        key = self._key(tokens, adapted)
         if key is not None and self.cache is not None:
             payload = self.cache.load(key, len(tokens))
             if payload is not None and write_sequence(self.llama, tokens, payload):
                 self._touch(tokens)
-                self._note("restored", tokens, started, len(payload))
+                self._note("restored", tokens, started, len(payload), adapted)
                 return payload if keep else None
         self.llama.reset()
         self.llama.eval(list(tokens))
@@ -55,7 +60,7 @@ class PrefixWarmer:
         if payload is not None and key is not None and self.cache is not None:
             if not self.cache.save(key, len(tokens), payload):
                 self.error = f"cannot write the prefix cache in {self.cache.root}"
-        self._note("computed", tokens, started, len(payload or b""))
+        self._note("computed", tokens, started, len(payload or b""), adapted)
         return payload if keep else None
 
     def _touch(self, tokens: Sequence[int]) -> None:
@@ -67,28 +72,33 @@ class PrefixWarmer:
         """
         n = len(tokens)
         self.llama.eval([tokens[-1]])
-        self.llama._ctx.kv_cache_seq_rm(-1, n, -1)
+        drop_cells(self.llama, n)
         self.llama.n_tokens = n
-        self.llama._requires_eval = True
+        logits_stale(self.llama)
 
-    def _key(self, tokens: Sequence[int]) -> str | None:
+    def _key(self, tokens: Sequence[int], adapted: bool) -> str | None:
         if self.cache is None:
             return None
         try:
-            if self._identity is None:
+            if adapted not in self._identity:
                 cfg = self.config
-                self._identity = context_identity(self.llama, cfg.model_path, cfg.n_gpu_layers,
-                                                  cfg.lora_path, cfg.lora_scale)
-            return prefix_key(self._identity, tokens)
+                lora = cfg.lora_path if adapted else None  # the base's state: no adapter in it
+                self._identity[adapted] = context_identity(
+                    self.llama, cfg.model_path, cfg.n_gpu_layers, lora, cfg.lora_scale)
+            return prefix_key(self._identity[adapted], tokens)
         except (OSError, AttributeError, ValueError) as exc:  # the cache is optional
             log.warning("prefix cache disabled for this load: %s", exc)
             self.error = str(exc)
             self.cache = None
             return None
 
-    def _note(self, source: str, tokens: Sequence[int], started: float, size: int) -> None:
-        self.entries.append({"source": source, "tokens": len(tokens),
-                             "s": round(time.monotonic() - started, 4), "bytes": size})
+    def _note(self, source: str, tokens: Sequence[int], started: float, size: int,
+              adapted: bool) -> None:
+        entry: dict[str, Any] = {"source": source, "tokens": len(tokens),
+                 "s": round(time.monotonic() - started, 4), "bytes": size}
+        if self.config.lora_path:
+            entry["adapter"] = adapted  # warmed with the adapter (the origin's) or without
+        self.entries.append(entry)
 
     def summary(self) -> dict[str, Any]:
         """For /ready: 'restored', 'computed' or 'mixed', each prefix, the cache folder."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from llm.backend import Backend, BackendError, Generation, WorkerDied
-from llm.llama_backend import LlamaConfig
+from llm.config import LlamaConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class ProcessBackend(Backend):
         self._warmup_s: float | None = None
         self._adapter: dict[str, Any] | None = None
         self._prefix: dict[str, Any] | None = None
+        self._trained_on_memory = False
         self._vocab: Vocab | None = None
 
     @property
@@ -80,6 +81,11 @@ class ProcessBackend(Backend):
     def prefix(self) -> dict[str, Any] | None:
         """The worker's report on its prefixes: restored from the disk cache or computed."""
         return self._prefix
+
+    @property
+    def trained_on_memory(self) -> bool:
+        """The worker found `echo_brain.trained_on_memory` in the GGUF: the origin's only."""
+        return self._trained_on_memory
 
     def load(self) -> None:
         """Start the worker and wait until its model is loaded and warm."""
@@ -113,6 +119,7 @@ class ProcessBackend(Backend):
         self._warmup_s = payload.get("warmup_s")
         self._adapter = payload.get("adapter")
         self._prefix = payload.get("prefix")
+        self._trained_on_memory = bool(payload.get("trained_on_memory"))
 
     def exit_reason(self) -> str | None:
         """`SIGKILL`, `exit code 3`… once the worker has ended; None while it runs."""

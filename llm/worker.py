@@ -107,6 +107,7 @@ def main(argv: list[str]) -> int:
         "warmup_s": backend.warmup_s,
         "adapter": backend.adapter,
         "prefix": backend.prefix,
+        "trained_on_memory": backend.trained_on_memory,
     }
     conn.send(("ready", info))
     try:

@@ -19,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save_file
 
+from llm.backend import TRAINED_ON_MEMORY_KEY
 from origin_model.config import BOS_ID, IM_END_ID, UNK_ID, ModelConfig
 from origin_model.errors import write_failed
 from origin_model.files import fsync_dir, tmp_path
@@ -110,6 +111,7 @@ def write_gguf(path: Path, model: Transformer, tokenizer: Path, name: str,
     w.add_add_eos_token(False)
     w.add_add_space_prefix(False)
     w.add_chat_template(CHAT_TEMPLATE)
+    w.add_bool(TRAINED_ON_MEMORY_KEY, True)  # learned from the memory: serves the origin only
     for tensor_name, data in gguf_tensors(model, f16).items():
         w.add_tensor(tensor_name, data)
     w.write_header_to_file()

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Marked here, by file, so that a new test in such a file is marked without thinking of it:
+# `make test-fast` runs `-m "not e2e and not slow"`, `make test` runs everything.
+E2E_FILE = re.compile(r"(_e2e|_browser|^test_window\w*)\.py$")
+SLOW_FILES: frozenset[str] = frozenset()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark end-to-end and slow tests by the file they live in."""
+    for item in items:
+        name = item.path.name
+        if E2E_FILE.search(name):
+            item.add_marker(pytest.mark.e2e)
+        rel = item.path.relative_to(REPO).as_posix() if item.path.is_relative_to(REPO) else name
+        if rel in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -123,3 +123,63 @@ def test_the_walk_sees_every_kind_of_import() -> None:
     nested = [i for i in imports_of(REPO / "cli/app.py") if i.target == "cli.deploy"]
     assert nested and not nested[0].top_level  # imported inside build_app()
     assert "cli.replay" in {i.target for i in imports_of(REPO / "cli/__init__.py")}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (anywhere in the file, functions and
+    TYPE_CHECKING blocks included). `from pkg import sub` of a submodule is an edge to
+    `pkg.sub`, not to `pkg`."""
+    imports = all_imports()
+    modules = {imp.source for imp in imports}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    targets = {(imp.source, imp.target) for imp in imports}
+    for source, target in targets:
+        if target in modules and any(t.startswith(target + ".") and t in modules
+                                     for s, t in targets if s == source) and (
+                source.startswith(target + ".")):
+            continue  # `from cli import dashboard` inside cli: the submodule, not the package
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        if target and target != source:
+            graph[source].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_anywhere_in_the_tree() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

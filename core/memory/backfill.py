@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.memory.index import DB_NAME
+from core.memory.joblock import job_lock
 from core.memory.lines import PartLines
 from core.memory.morphemes import Analyzer, passage, shared_analyzer, stream
 from core.memory.recall_store import RecallStore, digest_of, encode_vector
@@ -267,8 +268,6 @@ def enrich_all(
     memory_dir: Path, progress: Callable[[int, int], None] | None = None
 ) -> None:
     """Fill morphemes and vectors for every line the index holds, now (the job's code)."""
-    from core.memory.indexer import job_lock
-
     with job_lock(Path(memory_dir), wait=True):
         enricher = Enricher(Path(memory_dir))
         try:

@@ -13,39 +13,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.memory.joblock import job_lock
+
 log = logging.getLogger(__name__)
 
-LOCK_NAME = ".echo_recall.lock"
 POLL_S = 1.0
 LOCK_POLL_S = 2.0
-
-
-@contextmanager
-def job_lock(memory_dir: Path, wait: bool) -> Iterator[bool]:
-    """Hold the one-indexer lock; yields False when `wait` is off and another holds it."""
-    memory_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(memory_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
 
 
 def lower_priority(nice: int = 19) -> None:

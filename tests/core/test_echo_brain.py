@@ -11,7 +11,7 @@ import pytest
 
 from core.echo_brain import EchoBrain
 from core.errors import CircuitBusy, NotReady
-from core.origin import Caller
+from core.origin import ORIGIN_CALLER, Caller
 from core.settings import CIRCUIT_NAMES, Settings, load_settings
 from llm.circuit import Circuit
 from tests.fakes import FakeBackend
@@ -85,6 +85,16 @@ def test_failed_circuit_is_unavailable_and_the_others_answer() -> None:
     assert answer.circuits["emotion"].status == "unavailable"
     assert answer.circuits["emotion"].error == "model file not found"
     assert answer.circuits["self"].status == "ok"
+
+
+def test_only_the_origin_sees_file_paths_in_a_circuits_error() -> None:
+    backends = three()
+    backends["emotion"].fail_load = "model file not found: /srv/models/emotion.gguf / 없음"
+    brain = brain_with(backends)
+    guest = asyncio.run(brain.ask("hi", caller=ANYONE)).circuits["emotion"].error
+    assert guest == "model file not found: … / 없음"
+    origin = asyncio.run(brain.ask("hi", caller=ORIGIN_CALLER)).circuits["emotion"].error
+    assert origin is not None and "/srv/models/emotion.gguf" in origin
 
 
 def test_no_ready_circuit_raises_not_ready_with_retry_after() -> None:

@@ -10,8 +10,9 @@ import pytest
 from benchmarks.lora_fixture import write_lora
 from llm.adapter import check_adapter, read_adapter_header
 from llm.backend import BackendError, Generation
+from llm.config import LlamaConfig
 from llm.fingerprint import model_fingerprint
-from llm.llama_backend import LlamaBackend, LlamaConfig
+from llm.llama_backend import LlamaBackend
 
 MODELS = Path(os.environ.get("ECHO_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 DEMO = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -35,7 +36,7 @@ def answer(lora: Path | None = None, scale: float = 1.0, prefixes: bool = True) 
     try:
         gen = Generation([{"role": "system", "content": PERSONA},
                           {"role": "user", "content": "What is the capital of France?"}],
-                         max_tokens=12, temperature=0.0)
+                         max_tokens=12, temperature=0.0, origin=True, audience="origin")
         text = "".join(backend.stream(gen))
         if prefixes:  # the warm prefix was evaluated at load and reused by the request
             assert backend.warmup_s is not None and gen.usage["cached_tokens"] > 10
@@ -80,6 +81,8 @@ def test_it_matches_llama_cpp_pythons_own_lora_path(adapter: Path) -> None:
     reference = Llama(model_path=str(DEMO), n_ctx=256, n_threads=1, verbose=False,
                       lora_path=str(adapter))
     try:
+        assert backend._live is not None
+        backend._live.set_adapted(True)  # what the origin's requests get (others: the base)
         ours = backend._llama.create_completion("The capital of France is", max_tokens=10,
                                                 temperature=0)
         theirs = reference.create_completion("The capital of France is", max_tokens=10,
@@ -182,7 +185,7 @@ def test_the_worker_process_serves_the_adapter(adapter: Path, base_answer: str) 
     try:
         gen = Generation([{"role": "system", "content": PERSONA},
                           {"role": "user", "content": "What is the capital of France?"}],
-                         max_tokens=12, temperature=0.0)
+                         max_tokens=12, temperature=0.0, origin=True, audience="origin")
         served = "".join(backend.stream(gen))
         assert backend.adapter is not None and backend.adapter["matches"] is True
         assert backend.describe() == f"llama:{DEMO.name}+lora:self.gguf"

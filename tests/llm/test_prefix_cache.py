@@ -6,8 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from llm.prefix_cache import PrefixCache, cache_stats, decode, encode
-from llm.prefix_state import prefix_key
+from llm.prefix_cache import PrefixCache, cache_stats, decode, encode, prefix_key
 
 KEY = "a" * 64
 OTHER = "b" * 64

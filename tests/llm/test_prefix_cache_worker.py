@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from llm.backend import Generation
-from llm.llama_backend import LlamaConfig
+from llm.config import LlamaConfig
 from llm.prefix_cache import SUFFIX
 from llm.process_backend import ProcessBackend
 from tests.llm.test_worker_process import DEMO, config

@@ -12,7 +12,7 @@ import pytest
 
 from llm.backend import Generation, WorkerDied
 from llm.circuit import Circuit
-from llm.llama_backend import LlamaConfig
+from llm.config import LlamaConfig
 from llm.process_backend import ProcessBackend, exit_reason
 from tests.fakes import alive
 
