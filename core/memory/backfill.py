@@ -6,6 +6,11 @@ database, so a job killed at any moment (kill -9 included) resumes where it stop
 a part's morphemes are one transaction, each vector batch is one transaction, and a
 line whose vector matches its text's digest is never embedded again. A part that grew
 (an appended turn) gets only its new lines embedded.
+
+Forgetting (core/memory/forget/) changes parts under the job's feet: every write checks,
+inside its transaction, that the part is still the one its lines were read from (else the
+work is dropped and redone), so a forgotten line is never written back; seqs are taken from
+the database, not a counter; the graph wipes forgotten lines before its next save.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class Enricher:
         self._prune(set(enriched) - {p.id for p in parts})
         morph = [p for p in parts if enriched.get(p.id, (None, None))[0] != p.sig]
         handled = sum(self._fill_morphs(p) for p in morph[:MORPH_PARTS])
+        self._save_graph()  # at once when a forget left removals
         if not handled:
             vec = [p for p in parts if enriched.get(p.id, (None, None))[1] != p.sig]
             handled = self._embed_some(vec)
@@ -134,6 +140,8 @@ class Enricher:
         gone = {r: "" for r, t in have.items() if r not in want and t}
         changed = [(r, t) for r, t in {**want, **gone}.items() if have.get(r) != t]
         with self.store.transaction() as conn:
+            if not self._unchanged(part):
+                return 0  # forgotten or appended meanwhile: the next step reads it again
             self._write_morphs(conn, changed)
             conn.execute(
                 "INSERT INTO enriched(part_id, path, morph) VALUES (?, ?, ?) ON CONFLICT(part_id)"
@@ -144,6 +152,8 @@ class Enricher:
 
     def _write_morphs(self, conn: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
         """Write changed lines' terms ('' = gone) with new seqs, for readers to catch up."""
+        top = conn.execute("SELECT coalesce(max(seq), 0) FROM morphs").fetchone()[0]
+        self.morph_seq = max(self.morph_seq, int(top))  # a forget writes seqs too
         conn.executemany(
             "INSERT OR REPLACE INTO morphs(rowid, seq, terms) VALUES (?, ?, ?)",
             [(r, self.morph_seq + i, t) for i, (r, t) in enumerate(rows, start=1)],
@@ -163,16 +173,19 @@ class Enricher:
             if not missing:
                 self._finish_part(part, stale)
                 continue
-            return self._embed(missing[:BATCH], have)
+            return self._embed(part, missing[:BATCH], have)
         self._save_graph(force=True)
         return 0
 
-    def _embed(self, batch: list[tuple[int, str, int]], have: dict[int, int]) -> int:
+    def _embed(self, part: PartSig, batch: list[tuple[int, str, int]],
+               have: dict[int, int]) -> int:
         started = time.monotonic()
         vectors = self.embedder.passages([t for _, t, _ in batch])
         rows = [(r, d, self.seq + i + 1, encode_vector(v))
                 for i, ((r, _, d), v) in enumerate(zip(batch, vectors, strict=True))]
         with self.store.transaction() as conn:
+            if not self._unchanged(part):
+                return 0  # forgotten or appended meanwhile: the next step reads it again
             conn.executemany(
                 "INSERT OR REPLACE INTO vectors(rowid, digest, seq, vec) VALUES (?,?,?,?)", rows)
         self.seq += len(rows)
@@ -183,6 +196,13 @@ class Enricher:
         self.rate = rate if self.rate is None else 0.8 * self.rate + 0.2 * rate
         self._save_graph()
         return len(batch)
+
+    def _unchanged(self, part: PartSig) -> bool:
+        """Whether the index still holds the part as it was when its lines were read."""
+        assert self._index is not None
+        row = self._index.execute(
+            "SELECT path, size, mtime_ns FROM parts WHERE id=?", (part.id,)).fetchone()
+        return row is not None and f"{ENRICH_VERSION}|{row[0]}|{row[1]}|{row[2]}" == part.sig
 
     def _finish_part(self, part: PartSig, stale: list[int]) -> None:
         with self.store.transaction() as conn:
@@ -206,7 +226,10 @@ class Enricher:
     def _save_graph(self, force: bool = False) -> None:
         every = SAVE_EVERY_S + SAVE_S_PER_1000 * len(self.hnsw.index) / 1000
         due = force or time.monotonic() - self._saved_at >= every
-        if due and self.hnsw.seq != self._saved_seq:
+        forgotten = bool(self.hnsw.pending_removals())  # wiped from the file at once
+        if forgotten:
+            self.done = int(self.store.query("SELECT count(*) FROM vectors")[0][0])
+        if forgotten or (due and self.hnsw.seq != self._saved_seq):
             self.hnsw.save(self.hnsw.seq)
             self._saved_seq = self.hnsw.seq
             self._saved_at = time.monotonic()

@@ -8,7 +8,11 @@
   was made from, and `seq`, the order it was written in (readers catch up by seq);
 - `enriched`: per part, the (size, mtime_ns) signature its morphemes and its vectors are
   complete for;
-- `meta`: the job's progress (JSON) and the seq saved in the HNSW file.
+- `meta`: the job's progress (JSON), the seq saved in the HNSW file, a forget counter;
+- `graph_removals`: rowids of forgotten lines the job must still wipe from its graph.
+
+Every connection runs with `secure_delete`: a deleted row's bytes are overwritten, so a
+forgotten line's terms and vector do not linger in free pages.
 
 It is a cache of the archive: when it cannot be opened or read (corrupt, other layout)
 the job (the one writer) deletes and rebuilds it, never a crash. Readers (the servers)
@@ -48,6 +52,7 @@ CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
 CREATE TABLE IF NOT EXISTS enriched(
     part_id INTEGER PRIMARY KEY, path TEXT NOT NULL, morph TEXT, vec TEXT);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS graph_removals(rowid INTEGER PRIMARY KEY);
 """
 
 
@@ -186,6 +191,7 @@ def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
