@@ -110,3 +110,17 @@ def refresh_insight(index: MemoryIndex, memory_dir: Path) -> None:
         speakers=dict(speakers.most_common()),
     )
     write_insight(memory_dir, insight)
+
+
+def note_recall_skipped(memory_dir: Path, skipped: list[dict[str, str]]) -> bool:
+    """Put the parts the recall indexer skips (`{"path", "reason"}`) into insight.json as
+    `recall_skipped`; False when there is no insight.json yet (the replay writes it)."""
+    target = memory_dir / INSIGHT_NAME
+    try:
+        insight = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if insight.get("recall_skipped", []) != skipped:
+        insight["recall_skipped"] = skipped
+        write_insight(memory_dir, insight)
+    return True
