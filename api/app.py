@@ -17,7 +17,7 @@ from api.errors import install_error_handlers
 from api.hosts import HostAllowlist
 from api.limits import BodyLimit
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import ask, health, memory, openai, ui
+from api.routes import ask, forget, health, memory, openai, ui
 from api.routes import metrics as metrics_route
 from api.schemas import error_responses
 from core.boot_memory_loop import ReplayStatus, start_replay
@@ -146,7 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: app.state.metrics)
     app.add_middleware(HostAllowlist, allowed=allowed_hosts(settings))  # outermost
-    for router in (health.router, ask.router, memory.router, metrics_route.router, ui.router):
+    routers = (health.router, ask.router, memory.router, forget.router, metrics_route.router,
+               ui.router)
+    for router in routers:
         app.include_router(router)
     openai_errors = error_responses(401, 403, 404, 413, 422, 429, 503, 507)
     app.include_router(openai.router, responses=openai_errors)

@@ -18,6 +18,7 @@ BENCHMARKS = (
     "benchmarks.bench_recall_scale",
     "benchmarks.bench_hnsw_shape",
     "benchmarks.bench_tune",
+    "benchmarks.bench_forget",
 )
 
 if __name__ == "__main__":

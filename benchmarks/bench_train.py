@@ -173,7 +173,7 @@ Command: `{command}`.
 {q['default']['gguf']['bits_per_byte']:.3f} bpb(이전 기본값
 {q['previous']['gguf']['bits_per_byte']:.3f}).
 
-- The new default step: {s['plan']} (`origin_model/accel.py`): bf16 autocast where the CPU
+- The new default step: {s['plan']} (`trainkit/accel.py`): bf16 autocast where the CPU
   has native bf16 (torch's probe, else avx512_bf16 / amx_bf16 in /proc/cpuinfo), the loss
   and its backward compiled by `torch.compile` where a C++ compiler is on PATH, eager fp32
   otherwise; a compile that fails falls back to the eager step. `ECHO_TRAIN_BF16=0/1` and

@@ -1,6 +1,6 @@
 """The training step's variants, measured side by side (part of bench_train).
 
-Quality: the new default step (the plan `origin_model.accel` makes for this machine) and
+Quality: the new default step (the plan `trainkit.accel` makes for this machine) and
 the previous default (eager fp32: ECHO_TRAIN_BF16=0 ECHO_TRAIN_COMPILE=0) each train for the
 same minutes on the same corpus, at the same time (two child processes: the shared CPU's
 load falls on both alike), compile time counted in the new default's minutes. Speed: the
@@ -54,11 +54,13 @@ def speed_interleaved(out: Path, rounds: int, threads: int | None = None) -> dic
     import numpy as np
     import torch
 
-    from origin_model.accel import StepLoss, plan_step
     from origin_model.config import TrainConfig, model_config
     from origin_model.data import TokenStream
     from origin_model.model import Transformer
-    from origin_model.train import make_optimizer, pick_device, train_step
+    from origin_model.train import train_step
+    from trainkit.accel import StepLoss, plan_step
+    from trainkit.device import pick_device
+    from trainkit.optim import make_optimizer
 
     device, config = pick_device(threads), TrainConfig()
     plan = plan_step(device)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.common import DEMO_MODEL
-from origin_model.optim import AdamW
+from trainkit.optim import AdamW
 from tune.data import MaskedStream
 from tune.model import LlamaLoRA, apply_rope, rope_angles
 from tune.steps import train_step

@@ -97,9 +97,10 @@ def build_app(argv: list[str]) -> typer.Typer:
     app.command()(ask)
     app.command("replay")(replay)
     if not argv[1:2] == ["replay"]:
-        from cli import dashboard, deploy, recall, train, tune
+        from cli import dashboard, deploy, forget, recall, train, tune
 
         recall.register(app)
+        forget.register(app)
         deploy.register(app)
         train.register(app)
         tune.register(app)

@@ -1,9 +1,10 @@
 """The one home of durable file writes: whole writes, fsync, atomic replace, folder locks.
 
 Every writer in `core/` goes through here: the memory appends and their mirror,
-insight.json, and the files of a created project. What it writes is private, as the memory
-is: files 0600, folders 0700 (`private_umask` covers what other libraries write: SQLite and
-its -wal/-shm, the prefix cache, training runs).
+insight.json, and the files of a created project; the training kit's checkpoints, token
+files and adapters too (`atomic_write_with`, for writers that want a path). What it writes
+is private, as the memory is: files 0600, folders 0700 (`private_umask` covers what other
+libraries write: SQLite and its -wal/-shm, the prefix cache, training runs).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,6 +70,23 @@ def atomic_write(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
             write_all(fd, data)
         finally:
             os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_with(path: Path, write: Callable[[Path], object],
+                      mode: int = PRIVATE_FILE) -> None:
+    """Replace `path` by what `write(temp)` puts in a temporary file beside it (torch.save,
+    a GGUF writer): fsync, `mode`, rename, fsync the folder; the guarantees of `atomic_write`."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(temp)
+        with open(temp, "rb+") as handle:
+            os.fchmod(handle.fileno(), mode)  # the writer made it with its own mode
+            os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

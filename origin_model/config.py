@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from trainkit.config import RunConfig
 
 VOCAB_SIZE = 4096
 CONTEXT = 256
@@ -57,28 +59,7 @@ def parameter_count(config: ModelConfig) -> int:
 
 
 @dataclass
-class TrainConfig:
-    """How long and how hard to train."""
+class TrainConfig(RunConfig):
+    """How long and how hard to train which size (the schedule's fields are the kit's)."""
 
     size: str = "nano"
-    steps: int | None = None  # total optimizer steps of the run, or
-    minutes: float | None = None  # total training minutes of the run
-    batch_size: int = 16
-    lr: float = 2e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    log_every: int = 25
-    checkpoint_every_s: float = 300.0
-    val_tokens: int = 16_384
-    seed: int = 1337
-    threads: int | None = None  # CPU threads; None = every core
-    resume: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def horizon(self) -> str:
-        """What bounds the run, for messages: '300 steps' or '3 min'."""
-        if self.steps is not None:
-            return f"{self.steps} steps"
-        return f"{self.minutes:g} min"

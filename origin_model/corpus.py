@@ -1,7 +1,10 @@
 """The archive as conversation turns: the one place that imports the replay's reader.
 
 Lines come through the replay's own reader (both layouts, clean lines, speakers);
-token values are redacted exactly as in saved turns.
+token values are redacted exactly as in saved turns. Only the origin's archive: guests'
+trees (`memory/guests/`) are not part of it (`discover` never enters them), a guest's turn
+found in the origin's tree is left out with the replies that answer it, and a forgotten
+line is a tombstone the reader drops.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from core.origin import redact
 from core.settings import Settings
 
 ORIGIN_SPEAKERS = frozenset({"origin", None})
+GUEST_SPEAKERS = ("guest:", "손님")  # a guest's header '손님 <name>의 말:' (core/memory/lines.py)
 
 
 @dataclass(frozen=True)
@@ -60,20 +64,34 @@ def iter_turns(memory_dir: Path, settings: Settings, stats: ArchiveStats) -> Ite
         yield from _turns(part.rel, rows, settings, stats)
 
 
+def is_guest(speaker: str | None) -> bool:
+    """Whether a speaker is a guest (never the origin, never learned from)."""
+    return speaker is not None and speaker.startswith(GUEST_SPEAKERS)
+
+
 def _turns(
     rel: str, rows: PartLines, settings: Settings, stats: ArchiveStats
 ) -> Iterator[Turn]:
     index = 0
-    lines: list[str] = []
-    speaker: str | None = None
-    for _, who, text in rows:
-        if lines and who != speaker:
-            yield Turn(rel, index, role_of(speaker), redact("\n".join(lines), settings), index == 0)
-            stats.turns += 1
-            index += 1
-            lines = []
-        speaker = who
-        lines.append(text)
-    if lines:
+    for speaker, lines in _runs(rows):
         yield Turn(rel, index, role_of(speaker), redact("\n".join(lines), settings), index == 0)
         stats.turns += 1
+        index += 1
+
+
+def _runs(rows: PartLines) -> Iterator[tuple[str | None, list[str]]]:
+    """Runs of one speaker's lines; a guest's runs and the replies to them left out."""
+    lines: list[str] = []
+    speaker: str | None = None
+    guest_asked = False
+    for _, who, text in rows:
+        if lines and who != speaker:
+            if not guest_asked:
+                yield speaker, lines
+            lines = []
+        if who != speaker and (is_guest(who) or role_of(who) == "user"):
+            guest_asked = is_guest(who)
+        speaker = who
+        lines.append(text)
+    if lines and not guest_asked:
+        yield speaker, lines

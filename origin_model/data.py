@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from core.settings import Settings
-from origin_model import errors
 from origin_model.config import CONTEXT, VOCAB_SIZE
 from origin_model.corpus import ArchiveStats, Turn, iter_turns
-from origin_model.files import guarded_write, tmp_path, write_atomic, write_text_atomic
 from origin_model.tokenizer import ChatEncoder, load_tokenizer, train_tokenizer, turn_text
+from trainkit import errors
+from trainkit.config import VAL_EVERY
+from trainkit.files import guarded_write, read_record, tmp_path, write_text
 
-VAL_EVERY = 20  # one turn in twenty is held out
 FORMAT_VERSION = "chatml-1"
 ENCODE_CHUNK = 2048
 Progress = Callable[[str], None]
@@ -121,7 +121,7 @@ def prepare(
         if stats.turns == 0:
             raise errors.no_archive(str(memory_dir))
         tokenizer = data / "tokenizer.model"
-        cached = _cached(data / "meta.json")
+        cached = read_record(data / "meta.json", DataInfo)
         if not tokenizer.is_file() or not (keep_tokenizer or (cached and cached.digest == digest)):
             progress("training the tokenizer / 토크나이저 학습 중")
             with guarded_write(tokenizer):
@@ -156,15 +156,8 @@ def _write_bins(
         val.unlink(missing_ok=True)
     info = DataInfo(digest, sha, sp.get_piece_size(), stats.parts, stats.lines, stats.turns,
                     *counts)
-    write_text_atomic(data / "meta.json", json.dumps(asdict(info), indent=2))
+    write_text(data / "meta.json", json.dumps(asdict(info), indent=2))
     return info
-
-
-def _cached(path: Path) -> DataInfo | None:
-    try:
-        return DataInfo(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
 
 
 def _bins_ok(data: Path) -> bool:
@@ -195,8 +188,3 @@ class TokenStream:
         rows = np.asarray(self.tokens[: span + 1], dtype=np.int64)
         return rows[:-1].reshape(count, self.context), rows[1:].reshape(count, self.context)
 
-
-def write_json(path: Path, doc: dict[str, object]) -> None:
-    """Atomically write a JSON document (train.json)."""
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False),
-                                                  encoding="utf-8"))

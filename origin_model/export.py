@@ -19,12 +19,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save_file
 
+from core.fsio import fsync_dir
 from llm.backend import TRAINED_ON_MEMORY_KEY
 from origin_model.config import BOS_ID, IM_END_ID, UNK_ID, ModelConfig
-from origin_model.errors import write_failed
-from origin_model.files import fsync_dir, tmp_path
 from origin_model.model import Transformer
 from origin_model.tokenizer import CHAT_TEMPLATE, gguf_vocab, load_tokenizer
+from trainkit.errors import write_failed
+from trainkit.files import tmp_path
 
 FORMAT = "echo-brain-origin-model"
 

@@ -17,7 +17,7 @@ import numpy as np
 import sentencepiece as spm
 
 from origin_model.config import BOS_ID, EOS_ID, IM_END_ID, IM_START_ID, SPECIALS, UNK_ID
-from origin_model.files import tmp_path
+from trainkit.files import tmp_path
 
 # GGUF token types (gguf.TokenType): normal, unknown, control, user-defined, unused, byte
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6

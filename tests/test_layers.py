@@ -2,9 +2,12 @@
 
 api → core → llm: `llm` imports neither `core`, `api` nor `cli`; `core` never imports
 `api` or `cli`; `core.memory` never imports the orchestrator (`core.echo_brain`); nothing
-imports `cli` but its own entry points; `origin_model`, `tune` and `dashboard` (heavy
-optional dependencies) are imported at module level by nobody outside themselves and `cli`
-(but `tune`, the LoRA trainer, reuses `origin_model`'s pieces: both are the torch side).
+imports `cli` but its own entry points; `origin_model`, `tune`, `trainkit` and `dashboard`
+(heavy optional dependencies) are imported at module level by nobody outside themselves and
+`cli`, but that `origin_model` and `tune` stand on `trainkit`, the training kit they share.
+`trainkit` sits between them and `core`: it imports neither of them, `cli` nor `api`, and
+`origin_model` never imports `tune`, and `tune` takes from `origin_model` only the archive
+read as turns (`origin_model.corpus`): the rest they share is the kit's.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "cli", "core", "llm", "origin_model", "tune", "dashboard")
-OPTIONAL = ("origin_model", "tune", "dashboard")
-TORCH_SIDE = {("tune", "origin_model")}  # (importer, imported) allowed at module level
+PACKAGES = ("api", "cli", "core", "llm", "origin_model", "tune", "trainkit", "dashboard")
+OPTIONAL = ("origin_model", "tune", "trainkit", "dashboard")
+# (importer, imported) allowed at module level: the two trainers stand on the kit
+TORCH_SIDE = {("tune", "trainkit"), ("origin_model", "trainkit"), ("tune", "origin_model")}
+KIT_BELOW = ("origin_model", "tune", "cli", "api", "dashboard")  # never imported by trainkit
 
 
 @dataclass(frozen=True)
@@ -84,31 +89,37 @@ def within(name: str, package: str) -> bool:
 
 def violations(rule: str) -> list[str]:
     """The imports that break one rule."""
-    broken = []
-    for imp in all_imports():
-        s, t = imp.source, imp.target
-        if rule == "llm" and within(s, "llm"):
-            bad = any(within(t, p) for p in ("core", "api", "cli"))
-        elif rule == "core":
-            bad = within(s, "core") and (within(t, "api") or within(t, "cli"))
-        elif rule == "memory":
-            bad = within(s, "core.memory") and within(t, "core.echo_brain")
-        elif rule == "cli":
-            bad = within(t, "cli") and not within(s, "cli")
-        elif rule == "optional":
-            bad = imp.top_level and any(
-                within(t, p) and not within(s, p) and not within(s, "cli")
-                and (s.split(".")[0], p) not in TORCH_SIDE
-                for p in OPTIONAL
-            )
-        else:
-            bad = rule == "api" and within(s, "api") and within(t, "cli")
-        if bad:
-            broken.append(str(imp))
-    return broken
+    return [str(imp) for imp in all_imports() if breaks(imp, rule)]
 
 
-@pytest.mark.parametrize("rule", ["core", "memory", "cli", "optional", "api"])
+def breaks(imp: Import, rule: str) -> bool:
+    """Whether one import breaks one rule."""
+    s, t = imp.source, imp.target
+    if rule == "llm":
+        return within(s, "llm") and any(within(t, p) for p in ("core", "api", "cli"))
+    if rule == "core":
+        return within(s, "core") and (within(t, "api") or within(t, "cli"))
+    if rule == "memory":
+        return within(s, "core.memory") and within(t, "core.echo_brain")
+    if rule == "trainkit":
+        return within(s, "trainkit") and any(within(t, p) for p in KIT_BELOW)
+    if rule == "trainers":
+        return (within(s, "origin_model") and within(t, "tune")) or (
+            within(s, "tune") and within(t, "origin_model")
+            and not within(t, "origin_model.corpus"))
+    if rule == "cli":
+        return within(t, "cli") and not within(s, "cli")
+    if rule == "optional":
+        return imp.top_level and any(
+            within(t, p) and not within(s, p) and not within(s, "cli")
+            and (s.split(".")[0], p) not in TORCH_SIDE
+            for p in OPTIONAL
+        )
+    return rule == "api" and within(s, "api") and within(t, "cli")
+
+
+@pytest.mark.parametrize("rule", ["core", "memory", "cli", "optional", "api", "trainkit",
+                                  "trainers"])
 def test_the_dependency_rule_holds(rule: str) -> None:
     assert violations(rule) == []
 
@@ -183,3 +194,13 @@ def test_no_import_cycle_anywhere_in_the_tree() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_kit_rules_see_an_import_from_above() -> None:
+    """The checker itself: trainkit importing a trainer, or origin_model importing tune."""
+    assert breaks(Import("trainkit.run", "origin_model.train", False, "x"), "trainkit")
+    assert breaks(Import("trainkit.files", "cli.common", True, "x"), "trainkit")
+    assert not breaks(Import("trainkit.files", "core.fsio", True, "x"), "trainkit")
+    assert breaks(Import("origin_model.train", "tune.run", True, "x"), "trainers")
+    assert breaks(Import("tune.run", "origin_model.train", True, "x"), "trainers")
+    assert not breaks(Import("tune.data", "origin_model.corpus", True, "x"), "trainers")

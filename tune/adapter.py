@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFReader, GGUFWriter
 
-from origin_model.files import write_atomic
+from trainkit.files import write_with
 
 FINGERPRINT_KEY = "echo.base.fingerprint"
 BASE_FILE_KEY = "echo.base.file"
@@ -49,7 +49,7 @@ def write_adapter(path: Path, info: AdapterInfo,
         writer.write_tensors_to_file()
         writer.close()
 
-    write_atomic(path, write)
+    write_with(path, write)
 
 
 def read_adapter(path: Path) -> tuple[AdapterInfo, dict[str, tuple[np.ndarray, np.ndarray]]]:

@@ -19,10 +19,10 @@ import numpy as np
 
 from core.memory.archive import discover
 from core.settings import Settings
-from origin_model import errors as train_errors
 from origin_model.corpus import ArchiveStats, Turn, iter_turns
-from origin_model.data import VAL_EVERY
-from origin_model.files import guarded_write, tmp_path, write_atomic, write_text_atomic
+from trainkit import errors as train_errors
+from trainkit.config import VAL_EVERY
+from trainkit.files import guarded_write, read_record, tmp_path, write_text, write_with
 from tune.chat import ChatTokenizer, Segment
 
 CHUNK_TURNS = 8
@@ -99,19 +99,19 @@ def prepare(memory_dir: Path, data: Path, settings: Settings, chat: ChatTokenize
             progress: Progress = lambda _: None) -> TuneData:
     """Build (or reuse) the token files of both splits; raise TrainError when too small."""
     digest = archive_digest(memory_dir, key)
-    cached = _cached(data / "meta.json")
+    cached = read_record(data / "meta.json", TuneData)
     if cached is None or cached.digest != digest or not _files_ok(data):
         progress("tokenizing with the model's own template / 모델의 템플릿으로 토큰화 중")
         with guarded_write(data):
             data.mkdir(parents=True, exist_ok=True)
             cached = _write(memory_dir, data, settings, chat, digest)
-        write_text_atomic(data / "meta.json", json.dumps(asdict(cached), indent=2))
+        write_text(data / "meta.json", json.dumps(asdict(cached), indent=2))
     if cached.turns == 0:
         raise train_errors.no_archive(str(memory_dir))
     if min(cached.train_targets, cached.val_targets) == 0:
         raise train_errors.too_small(cached.val_targets, cached.train_targets, 1)
     if not (data / "bytes.npy").is_file():
-        write_atomic(data / "bytes.npy", lambda tmp: _save_npy(tmp, chat.byte_lengths()))
+        write_with(data / "bytes.npy", lambda tmp: _save_npy(tmp, chat.byte_lengths()))
     return cached
 
 
@@ -151,13 +151,6 @@ def _write(memory_dir: Path, data: Path, settings: Settings, chat: ChatTokenizer
             path.unlink(missing_ok=True)
     return TuneData(digest, stats.parts, stats.turns, counts["chunks"], counts["skipped"],
                     counts["train"], counts["val"], counts["train_t"], counts["val_t"])
-
-
-def _cached(path: Path) -> TuneData | None:
-    try:
-        return TuneData(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
 
 
 def _files_ok(data: Path) -> bool:

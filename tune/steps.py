@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from origin_model.optim import AdamW
+from trainkit.optim import AdamW
 from tune.model import LlamaLoRA
 
 EVAL_BATCH = 4

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from gguf import GGUFReader
 
-from tune import errors
+from trainkit import errors
 from tune.dequant import dequantize, supported
 
 GIB = 1 << 30

@@ -1,7 +1,8 @@
 """The deploy zip (SPEC §10): deterministic, self-checked, never a secret or a model.
 
 Rules:
-- included: the folders api/ cli/ core/ llm/ origin_model/ dashboard/ manifest/ origin/
+- included: the folders api/ cli/ core/ llm/ origin_model/ trainkit/ tune/ dashboard/
+  (every package of the wheel: `echo-brain train` and `tune` run on the pod) manifest/ origin/
   ui/ memory/ docs/ (the README's pages) and the files runpod_launcher.sh
   scripts/llama_build.sh scripts/tokens.sh pyproject.toml uv.lock README.md .env.example
   models.toml Dockerfile (those that exist);
@@ -33,8 +34,8 @@ from pathlib import Path
 from core.deploy.zip_lora import is_lora_entry, lora_entries
 from core.errors import ConfigError, ZipError
 
-INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "dashboard", "manifest", "origin",
-                "ui", "memory", "docs")
+INCLUDE_DIRS = ("api", "cli", "core", "llm", "origin_model", "trainkit", "tune", "dashboard",
+                "manifest", "origin", "ui", "memory", "docs")
 INCLUDE_FILES = ("runpod_launcher.sh", "scripts/llama_build.sh", "scripts/tokens.sh",
                  "pyproject.toml", "uv.lock", "README.md", ".env.example", "models.toml",
                  "Dockerfile")

@@ -6,6 +6,11 @@ database, so a job killed at any moment (kill -9 included) resumes where it stop
 a part's morphemes are one transaction, each vector batch is one transaction, and a
 line whose vector matches its text's digest is never embedded again. A part that grew
 (an appended turn) gets only its new lines embedded.
+
+Forgetting (core/memory/forget/) changes parts under the job's feet: every write checks,
+inside its transaction, that the part is still the one its lines were read from (else the
+work is dropped and redone), so a forgotten line is never written back; seqs are taken from
+the database, not a counter; the graph wipes forgotten lines before its next save.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.memory.index import DB_NAME
+from core.memory.insight import note_recall_skipped
 from core.memory.joblock import job_lock
 from core.memory.lines import PartLines
 from core.memory.morphemes import Analyzer, passage, shared_analyzer, stream
@@ -34,6 +40,7 @@ SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding, at l
 SAVE_S_PER_1000 = 1.0  # ...plus this per 1,000 vectors (300k: every ~5 min; servers search
 # the vectors written since the last save exactly)
 PROGRESS = "progress"
+RETRY_FAILED_S = 600.0  # a part that failed is tried again after this (or when it changes)
 # Part of every part's signature: a change to what is indexed or embedded (new version)
 # re-analyses the morphemes; vectors are re-made only where a line's passage digest differs.
 ENRICH_VERSION = 3
@@ -69,6 +76,8 @@ class Enricher:
         self.morph_seq = int(self.store.query("SELECT coalesce(max(seq), 0) FROM morphs")[0][0])
         self.done = int(self.store.query("SELECT count(*) FROM vectors")[0][0])
         self.rate: float | None = None
+        self.failed: dict[int, tuple[str, float, str, str]] = {}  # id -> sig, when, path, why
+        self._noted: list[dict[str, str]] = []  # what insight.json says was skipped
         self._saved_at = time.monotonic()
         self._saved_seq = self.hnsw.seq
 
@@ -87,18 +96,48 @@ class Enricher:
         return self._embedder
 
     def step(self) -> int:
-        """One bounded piece of work; returns the lines it handled (0: nothing to do)."""
+        """One bounded piece of work; returns the lines it handled (0: nothing to do).
+
+        A part whose work raises is skipped (reported in the progress document and in
+        insight.json) and tried again after RETRY_FAILED_S, or at once when it changes: one
+        bad part never blocks the others."""
         parts = self.parts()
         enriched = {r[0]: (r[1], r[2]) for r in self.store.query(
             "SELECT part_id, morph, vec FROM enriched")}
         self._prune(set(enriched) - {p.id for p in parts})
-        morph = [p for p in parts if enriched.get(p.id, (None, None))[0] != p.sig]
-        handled = sum(self._fill_morphs(p) for p in morph[:MORPH_PARTS])
+        todo = [p for p in parts if not self._skipping(p)]
+        morph = [p for p in todo if enriched.get(p.id, (None, None))[0] != p.sig]
+        handled = sum(self._guarded(self._fill_morphs, p) for p in morph[:MORPH_PARTS])
+        self._save_graph()  # at once when a forget left removals
         if not handled:
-            vec = [p for p in parts if enriched.get(p.id, (None, None))[1] != p.sig]
+            vec = [p for p in todo if enriched.get(p.id, (None, None))[1] != p.sig]
             handled = self._embed_some(vec)
         self._report(parts, enriched, handled)
         return handled
+
+    def _guarded(self, work: Callable[[PartSig], int], part: PartSig) -> int:
+        try:
+            return work(part)
+        except Exception as exc:  # one bad part never stops the job
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            log.warning("recall indexing skips %s for now: %s", part.path, reason)
+            self.failed[part.id] = (part.sig, time.monotonic(), part.path, reason)
+            return 0
+
+    def _skipping(self, part: PartSig) -> bool:
+        failed = self.failed.get(part.id)
+        if failed is None:
+            return False
+        sig, at, _, _ = failed
+        if sig != part.sig or time.monotonic() - at >= RETRY_FAILED_S:
+            del self.failed[part.id]  # changed, or time to try again
+            return False
+        return True
+
+    def skipped(self) -> list[dict[str, str]]:
+        """The parts skipped for now, with the reason."""
+        return [{"path": path, "reason": reason}
+                for _, _, path, reason in sorted(self.failed.values(), key=lambda f: f[2])]
 
     def parts(self) -> list[PartSig]:
         """Every part the index holds, newest first."""
@@ -134,6 +173,8 @@ class Enricher:
         gone = {r: "" for r, t in have.items() if r not in want and t}
         changed = [(r, t) for r, t in {**want, **gone}.items() if have.get(r) != t]
         with self.store.transaction() as conn:
+            if not self._unchanged(part):
+                return 0  # forgotten or appended meanwhile: the next step reads it again
             self._write_morphs(conn, changed)
             conn.execute(
                 "INSERT INTO enriched(part_id, path, morph) VALUES (?, ?, ?) ON CONFLICT(part_id)"
@@ -144,6 +185,8 @@ class Enricher:
 
     def _write_morphs(self, conn: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
         """Write changed lines' terms ('' = gone) with new seqs, for readers to catch up."""
+        top = conn.execute("SELECT coalesce(max(seq), 0) FROM morphs").fetchone()[0]
+        self.morph_seq = max(self.morph_seq, int(top))  # a forget writes seqs too
         conn.executemany(
             "INSERT OR REPLACE INTO morphs(rowid, seq, terms) VALUES (?, ?, ?)",
             [(r, self.morph_seq + i, t) for i, (r, t) in enumerate(rows, start=1)],
@@ -152,27 +195,36 @@ class Enricher:
 
     def _embed_some(self, parts: list[PartSig]) -> int:
         for part in parts:
-            lines = self._lines(part)
-            lo, hi = _bounds(part.id)
-            have = dict(self.store.query(
-                "SELECT rowid, digest FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)))
-            want = {rowid_of(part.id, n): passage(s, t) for n, s, t in zip(
-                lines.numbers, lines.speakers, lines.texts, strict=True)}
-            missing = [(r, t, d) for r, t in want.items() if have.get(r) != (d := digest_of(t))]
-            stale = [r for r in have if r not in want]
-            if not missing:
-                self._finish_part(part, stale)
-                continue
-            return self._embed(missing[:BATCH], have)
+            handled = self._guarded(self._embed_part, part)
+            if handled:
+                return handled
         self._save_graph(force=True)
         return 0
 
-    def _embed(self, batch: list[tuple[int, str, int]], have: dict[int, int]) -> int:
+    def _embed_part(self, part: PartSig) -> int:
+        """One batch of a part's missing vectors (0: the part is complete, now marked so)."""
+        lines = self._lines(part)
+        lo, hi = _bounds(part.id)
+        have = dict(self.store.query(
+            "SELECT rowid, digest FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)))
+        want = {rowid_of(part.id, n): passage(s, t) for n, s, t in zip(
+            lines.numbers, lines.speakers, lines.texts, strict=True)}
+        missing = [(r, t, d) for r, t in want.items() if have.get(r) != (d := digest_of(t))]
+        stale = [r for r in have if r not in want]
+        if not missing:
+            self._finish_part(part, stale)
+            return 0
+        return self._embed(part, missing[:BATCH], have)
+
+    def _embed(self, part: PartSig, batch: list[tuple[int, str, int]],
+               have: dict[int, int]) -> int:
         started = time.monotonic()
         vectors = self.embedder.passages([t for _, t, _ in batch])
         rows = [(r, d, self.seq + i + 1, encode_vector(v))
                 for i, ((r, _, d), v) in enumerate(zip(batch, vectors, strict=True))]
         with self.store.transaction() as conn:
+            if not self._unchanged(part):
+                return 0  # forgotten or appended meanwhile: the next step reads it again
             conn.executemany(
                 "INSERT OR REPLACE INTO vectors(rowid, digest, seq, vec) VALUES (?,?,?,?)", rows)
         self.seq += len(rows)
@@ -183,6 +235,13 @@ class Enricher:
         self.rate = rate if self.rate is None else 0.8 * self.rate + 0.2 * rate
         self._save_graph()
         return len(batch)
+
+    def _unchanged(self, part: PartSig) -> bool:
+        """Whether the index still holds the part as it was when its lines were read."""
+        assert self._index is not None
+        row = self._index.execute(
+            "SELECT path, size, mtime_ns FROM parts WHERE id=?", (part.id,)).fetchone()
+        return row is not None and f"{ENRICH_VERSION}|{row[0]}|{row[1]}|{row[2]}" == part.sig
 
     def _finish_part(self, part: PartSig, stale: list[int]) -> None:
         with self.store.transaction() as conn:
@@ -206,7 +265,10 @@ class Enricher:
     def _save_graph(self, force: bool = False) -> None:
         every = SAVE_EVERY_S + SAVE_S_PER_1000 * len(self.hnsw.index) / 1000
         due = force or time.monotonic() - self._saved_at >= every
-        if due and self.hnsw.seq != self._saved_seq:
+        forgotten = bool(self.hnsw.pending_removals())  # wiped from the file at once
+        if forgotten:
+            self.done = int(self.store.query("SELECT count(*) FROM vectors")[0][0])
+        if forgotten or (due and self.hnsw.seq != self._saved_seq):
             self.hnsw.save(self.hnsw.seq)
             self._saved_seq = self.hnsw.seq
             self._saved_at = time.monotonic()
@@ -216,7 +278,8 @@ class Enricher:
         morph = sum(p.lines for p in parts if enriched.get(p.id, (None,))[0] == p.sig)
         done = max(0, min(self.done, total))
         rate = round(self.rate, 2) if self.rate else None
-        doc = {
+        skipped = self.skipped()
+        doc: dict[str, Any] = {
             "state": "running" if handled else "idle",
             "done": done,
             "total": total,
@@ -224,9 +287,12 @@ class Enricher:
             "lines_per_s": rate,
             "eta_s": round((total - done) / self.rate) if self.rate and done < total else None,
             "updated": time.time(),
+            "skipped": skipped,
         }
         with self.store.transaction() as conn:
             self.store.put_meta(conn, PROGRESS, doc)
+        if skipped != self._noted and note_recall_skipped(self.memory_dir, skipped):
+            self._noted = skipped
 
     def close(self) -> None:
         """Save the graph and close the databases."""

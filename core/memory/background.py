@@ -125,4 +125,5 @@ class RecallBackground:
             "morph_done": int(doc.get("morph_done", 0)),
             "lines_per_s": doc.get("lines_per_s"),
             "eta_s": doc.get("eta_s") if state == "running" else None,
+            "skipped": list(doc.get("skipped", [])),  # parts the indexer skips for now
         }

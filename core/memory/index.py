@@ -53,14 +53,18 @@ class MemoryIndex:
         self.db_path = self.memory_dir / DB_NAME
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._inode: int | None = None
 
     def _db(self) -> sqlite3.Connection:
+        if self._conn is not None and _inode(self.db_path) != self._inode:
+            self.close()  # deleted (a guest's forgotten tree) or replaced: follow the file
         if self._conn is None:
             self.memory_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 self.db_path, timeout=120, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA busy_timeout=120000")
+            conn.execute("PRAGMA secure_delete=ON")  # freed bytes are overwritten: see forget/
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
@@ -70,6 +74,7 @@ class MemoryIndex:
                     f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
                 )
             self._conn = conn
+            self._inode = _inode(self.db_path)
         return self._conn
 
     @contextmanager
@@ -273,6 +278,12 @@ class MemoryIndex:
         with self._lock:
             return int(self._db().execute("SELECT total(lines) FROM parts").fetchone()[0])
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database and truncate it (after a forget)."""
+        with self._lock:
+            if self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                log.warning("a reader kept the index's write-ahead log from being truncated")
+
     def close(self) -> None:
         """Close the database connection (it reopens on the next use)."""
         with self._lock:
@@ -285,6 +296,13 @@ class MemoryIndex:
         if getattr(self, "_conn", None) is not None:
             with contextlib.suppress(Exception):
                 self.close()
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 @contextmanager

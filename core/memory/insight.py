@@ -85,3 +85,42 @@ def write_insight(memory_dir: Path, insight: dict[str, Any]) -> Path:
     target = memory_dir / INSIGHT_NAME
     atomic_write(target, json.dumps(insight, ensure_ascii=False, indent=2).encode("utf-8"))
     return target
+
+
+def refresh_insight(index: MemoryIndex, memory_dir: Path) -> None:
+    """Recount an existing insight.json from the index (after a forget: its terms go too)."""
+    target = memory_dir / INSIGHT_NAME
+    try:
+        insight = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # none yet: the next replay writes it
+    rows = index.known_parts().values()
+    lines_per_day: Counter[str] = Counter()
+    terms: Counter[str] = Counter()
+    speakers: Counter[str] = Counter()
+    for row in rows:
+        lines_per_day[row.day] += row.lines
+        stats = json.loads(row.stats)
+        terms.update(stats.get("terms", {}))
+        speakers.update(stats.get("speakers", {}))
+    insight.update(
+        lines=sum(lines_per_day.values()),
+        lines_per_day={d: lines_per_day[d] for d in order_days(lines_per_day)},
+        top_terms=[{"term": t, "count": n} for t, n in terms.most_common(TOP_TERMS)],
+        speakers=dict(speakers.most_common()),
+    )
+    write_insight(memory_dir, insight)
+
+
+def note_recall_skipped(memory_dir: Path, skipped: list[dict[str, str]]) -> bool:
+    """Put the parts the recall indexer skips (`{"path", "reason"}`) into insight.json as
+    `recall_skipped`; False when there is no insight.json yet (the replay writes it)."""
+    target = memory_dir / INSIGHT_NAME
+    try:
+        insight = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if insight.get("recall_skipped", []) != skipped:
+        insight["recall_skipped"] = skipped
+        write_insight(memory_dir, insight)
+    return True

@@ -7,6 +7,9 @@ not lines of their own in the index.
 Lines appended by the server that would not survive `clean_line()` unchanged (blank,
 indented, control characters, a line that looks like a header or copy debris) are
 written escaped: `ESCAPE_MARK` followed by a JSON string, so every text round-trips.
+
+A forgotten line is replaced by `TOMBSTONE` (core/memory/forget/): a fixed marker that
+keeps every other line's number and that every reader drops like an empty line.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import NamedTuple
 HEADER_RE = re.compile(r"(.{1,30}?)의 말:|(You|ChatGPT|Echo|Assistant) said:")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 ESCAPE_MARK = "\u241e"
+TOMBSTONE = "\u2421 forgotten / 잊음"  # ␡: what a forgotten line becomes
 ORIGIN_HEADER = "나의 말:"
 ECHO_HEADER = "에코의 말:"
 COPY_ARTEFACTS = frozenset({"복사", "편집", "코드 복사", "copy", "edit", "copy code"})
@@ -93,7 +97,8 @@ def clean_line(raw: str | bytes) -> str | None:
     """One clean utterance, or None for a line to drop (empty, debris, only control chars)."""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    return _cleaned([normalize(raw)])[0] or None
+    line = _cleaned([normalize(raw)])[0]
+    return None if not line or line == TOMBSTONE else line
 
 
 def parse_header(line: str) -> str | None:
@@ -126,7 +131,7 @@ def parse_lines(text: str) -> tuple[PartLines, int]:
         if line is None:
             pending_tag = None  # a language tag right before copy debris is debris too
             continue
-        if not line:
+        if not line or line == TOMBSTONE:
             continue
         if pending_tag is not None:
             kept.add(pending_tag)

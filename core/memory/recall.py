@@ -33,6 +33,7 @@ from core.memory.morphemes import TermSource, shared_analyzer
 from core.memory.recall_store import RecallStore
 from core.memory.rows import Candidate
 from core.memory.turns import PATHS, PartCache, RecallHit
+from core.memory.vector_scrub import FORGETS
 from core.memory.vectors import DenseIndex, Embedder, shared_embedder
 from core.memory.when import time_window
 
@@ -78,6 +79,8 @@ class Recaller:
         self._analyzer = analyzer
         self._embedder = embedder
         self._lock = threading.Lock()
+        self._forgets: object = None  # the forget counter the postings were built after
+        self._renewal: threading.Thread | None = None
 
     @property
     def analyzer(self) -> TermSource:
@@ -97,9 +100,31 @@ class Recaller:
         """Load Kiwi, e5 and the morpheme postings now: the first recall would wait for them."""
         self.analyzer.terms("기억 memory")
         self.embedder.query("기억 memory")
+        self._forgets = self.store.get_meta(FORGETS)
         with contextlib.suppress(sqlite3.Error):  # no recall database yet: later
             self.morphs.catch_up(self.store)
         self.warmed.set()
+
+    def _renew_after_forget(self) -> None:
+        """A forgotten line's terms stay keys of the postings in memory (its slot is dead):
+        after a forget, new postings are built in the background and replace these."""
+        forgets = self.store.get_meta(FORGETS)
+        with self._lock:
+            if forgets == self._forgets or (self._renewal and self._renewal.is_alive()):
+                return
+            self._forgets = forgets
+            self._renewal = threading.Thread(target=self._rebuild_morphs, daemon=True,
+                                             name="echo-morph-renewal")
+            self._renewal.start()
+
+    def _rebuild_morphs(self) -> None:
+        fresh = MorphIndex()
+        try:
+            fresh.catch_up(self.store)
+        except sqlite3.Error as exc:
+            log.warning("rebuilding the morpheme postings failed: %s", exc)
+            return
+        self.morphs = fresh
 
     def recall(self, prompt: str, k: int = 10, path: str = "fused") -> list[RecallHit]:
         """The best lines for a prompt, best first: `path` is 'fused' or one of PATHS."""
@@ -158,6 +183,7 @@ class Recaller:
     def _morpheme(self, prompt: str, depth: int, lines: int) -> tuple[list[int], float]:
         """(rowids, share of the prompt's terms the archive holds: the lexical paths' weight)."""
         try:
+            self._renew_after_forget()
             self.morphs.catch_up(self.store)
             terms, share = lexical.morpheme_terms(self.analyzer, self.morphs, prompt, lines)
             return self.morphs.search(terms, depth), share

@@ -8,7 +8,11 @@
   was made from, and `seq`, the order it was written in (readers catch up by seq);
 - `enriched`: per part, the (size, mtime_ns) signature its morphemes and its vectors are
   complete for;
-- `meta`: the job's progress (JSON) and the seq saved in the HNSW file.
+- `meta`: the job's progress (JSON), the seq saved in the HNSW file, a forget counter;
+- `graph_removals`: rowids of forgotten lines the job must still wipe from its graph.
+
+Every connection runs with `secure_delete`: a deleted row's bytes are overwritten, so a
+forgotten line's terms and vector do not linger in free pages.
 
 It is a cache of the archive: when it cannot be opened or read (corrupt, other layout)
 the job (the one writer) deletes and rebuilds it, never a crash. Readers (the servers)
@@ -35,7 +39,7 @@ if TYPE_CHECKING:  # numpy loads lazily: the server's import time is timed (a po
 log = logging.getLogger(__name__)
 
 RECALL_DB = ".echo_recall.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # PRAGMA user_version; MIGRATIONS lead an older file here step by step
 READ_TIMEOUT_S = 0.5  # a reader never waits long: recall and /ready must stay fast
 DIM = 384
 SCHEMA = """
@@ -48,7 +52,19 @@ CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
 CREATE TABLE IF NOT EXISTS enriched(
     part_id INTEGER PRIMARY KEY, path TEXT NOT NULL, morph TEXT, vec TEXT);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS graph_removals(rowid INTEGER PRIMARY KEY);
 """
+
+
+# version -> the script that takes a file of that version to the next one
+MIGRATIONS = {
+    # 1 -> 2: the morphemes left FTS5 for `morphs` (the job re-analyses them; vectors stay);
+    # forgetting added `graph_removals`
+    1: f"DROP TABLE IF EXISTS morph_vocab; DROP TABLE IF EXISTS morph_fts;{SCHEMA}",
+}
+FRESH = ("DROP TABLE IF EXISTS morphs; DROP TABLE IF EXISTS vectors; DROP TABLE IF EXISTS "
+         "enriched; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS graph_removals;"
+         "DROP TABLE IF EXISTS morph_vocab; DROP TABLE IF EXISTS morph_fts;" + SCHEMA)
 
 
 def digest_of(text: str) -> int:
@@ -181,24 +197,26 @@ def _open_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file to SCHEMA_VERSION: nothing when it is there already, the migrations
+    from a known older version, a fresh layout from anything else (it is a cache)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    while version != SCHEMA_VERSION:
+        script = MIGRATIONS.get(version, FRESH)
+        target = version + 1 if version in MIGRATIONS else SCHEMA_VERSION
+        conn.executescript(f"BEGIN IMMEDIATE;{script}PRAGMA user_version={target};COMMIT;")
+        version = target
+
+
 def _open(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            conn.executescript(
-                "BEGIN IMMEDIATE; DROP TABLE IF EXISTS morphs;"
-                "DROP TABLE IF EXISTS vectors; DROP TABLE IF EXISTS enriched;"
-                f"DROP TABLE IF EXISTS meta;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-            )
-        # an earlier layout of version 1 kept morphemes in FTS5: moved to `morphs` (the
-        # job re-analyses them; vectors stay)
-        conn.executescript(f"BEGIN IMMEDIATE; DROP TABLE IF EXISTS morph_vocab;"
-                           f"DROP TABLE IF EXISTS morph_fts;{SCHEMA}COMMIT;")
+        _migrate(conn)
         conn.execute("SELECT count(*) FROM enriched").fetchone()
     except sqlite3.DatabaseError:
         conn.close()

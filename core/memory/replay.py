@@ -179,11 +179,26 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1 and (os.cpu_count() or 1) > 1
 
 
+def _complete_forgets(settings: Settings) -> None:
+    """Finish (or drop) the forgets a crash interrupted, before anything reads the archive."""
+    from core.memory.forget import Forgetter
+
+    forgetter = Forgetter(settings, who="recovery")
+    try:
+        if done := forgetter.recover():
+            log.warning("completed %d interrupted forget(s)", done)
+    except Exception:  # the replay still runs; the next start tries again
+        log.exception("completing interrupted forgets failed")
+    finally:
+        forgetter.close()
+
+
 def start_replay(settings: Settings, status: ReplayStatus) -> threading.Thread:
     """Run the replay in a background daemon thread; failures land in `status`, never raise."""
 
     def run() -> None:
         try:
+            _complete_forgets(settings)
             replay_archive(settings.memory_dir, settings.manifest_dir, status=status)
         except Exception as exc:  # reported through /ready
             log.exception("memory replay failed")

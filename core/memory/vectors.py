@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.memory.recall_store import DIM, RecallStore, decode_vectors
+from core.memory.vector_scrub import FORGETS, REMOVALS, graph_lock, wipe_keys
 
 if TYPE_CHECKING:  # numpy loads lazily: the server's import time is timed (a port probe)
     import numpy as np
@@ -209,13 +210,21 @@ class HnswFile:
         keep = np.sort(len(keys) - 1 - first)
         self.index.add(keys[keep], vectors[keep], threads=1)
 
+    def pending_removals(self) -> list[int]:
+        """Rowids of forgotten lines still to wipe from the graph (see vector_scrub)."""
+        return [r for (r,) in self.store.query(f"SELECT rowid FROM {REMOVALS}")]
+
     def save(self, seq: int) -> None:
         """Write the graph (temp + rename), then record the seq it holds."""
-        temp = self.path.with_name(self.path.name + ".tmp")
-        self.index.save(str(temp))
-        os.replace(temp, self.path)
-        with self.store.transaction() as conn:
-            self.store.put_meta(conn, HNSW_SEQ, seq)
+        with graph_lock(self.path.parent):
+            removed = self.pending_removals()
+            wipe_keys(self.index, removed)
+            temp = self.path.with_name(self.path.name + ".tmp")
+            self.index.save(str(temp))
+            os.replace(temp, self.path)
+            with self.store.transaction() as conn:
+                self.store.put_meta(conn, HNSW_SEQ, seq)
+                conn.executemany(f"DELETE FROM {REMOVALS} WHERE rowid=?", [(r,) for r in removed])
 
 
 class DenseIndex:
@@ -227,6 +236,7 @@ class DenseIndex:
         self._lock = threading.Lock()
         self._view: Any = None
         self._stamp: tuple[int, int, int] | None = None
+        self._forgets: object = None  # the forget counter last seen (a change drops the cache)
         self._seq = 0
         self._keys: Any = None  # the vectors newer than the graph (numpy arrays, or None)
         self._mat: Any = None
@@ -253,7 +263,9 @@ class DenseIndex:
         import numpy as np
 
         stamp = _stamp(self.path)
-        if stamp != self._stamp:
+        forgets = self.store.get_meta(FORGETS)
+        if stamp != self._stamp or forgets != self._forgets:
+            self._forgets = forgets
             seq = self.store.get_meta(HNSW_SEQ)  # read before the file: never newer than it
             self._view = _view(self.path) if stamp is not None else None
             self._seq = seq if isinstance(seq, int) and self._view is not None else 0

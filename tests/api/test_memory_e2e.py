@@ -40,7 +40,7 @@ def test_200_concurrent_turns_over_two_workers_are_each_saved_once(tmp_path: Pat
             return httpx.post(
                 server.url + "/api/ask",
                 json={"prompt": f"turn {i} 바다 이야기"},
-                headers={"Idempotency-Key": f"k-{i}"},
+                headers={"Idempotency-Key": f"k-{i}", "Authorization": f"Bearer {TOKEN}"},
                 timeout=120,
             )
 

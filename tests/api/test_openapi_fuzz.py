@@ -74,7 +74,9 @@ def test_the_server_keeps_its_openapi_promises(
             failures[operation.label] = str(exc)[:2000]
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
     assert {"POST /api/ask", "POST /v1/chat/completions", "GET /api/memory/search",
-            "GET /api/memory/recall"} <= set(exercised)
+            "GET /api/memory/recall", "DELETE /api/memory/lines/{day}/{part}/{line}",
+            "DELETE /api/memory/turns/{day}/{part}/{line}",
+            "DELETE /api/memory/guests/{name}"} <= set(exercised)
 
 
 def test_the_document_declares_streams_and_errors(api_schema: schemathesis.BaseSchema) -> None:

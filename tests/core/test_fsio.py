@@ -69,3 +69,22 @@ def test_create_new_refuses_an_existing_file_and_a_symlink(tmp_path: Path) -> No
     with pytest.raises(OSError):
         fsio.create_new(tmp_path / "link.py", b"through a link")
     assert not (tmp_path / "elsewhere.py").exists()
+
+
+def test_atomic_write_with_a_writer_gives_a_whole_private_file_or_the_old_one(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "checkpoint.pt"
+    fsio.atomic_write_with(target, lambda temp: temp.write_bytes(b"first"))
+    os.chmod(target, 0o644)
+    fsio.atomic_write_with(target, lambda temp: temp.write_bytes(b"second"))
+    assert target.read_bytes() == b"second" and target.stat().st_mode & 0o777 == 0o600
+
+    def half_then_fail(temp: Path) -> None:
+        temp.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        fsio.atomic_write_with(target, half_then_fail)
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]

@@ -7,8 +7,8 @@ import torch
 
 from origin_model.config import SIZES, TrainConfig, model_config, parameter_count
 from origin_model.model import Transformer, count_parameters
-from origin_model.optim import AdamW
-from origin_model.train import learning_rate
+from trainkit.optim import AdamW
+from trainkit.schedule import learning_rate
 
 
 @pytest.mark.parametrize(("size", "low", "high"), [("nano", 1.4e6, 1.6e6), ("small", 4.3e6, 4.7e6)])

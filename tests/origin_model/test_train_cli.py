@@ -64,7 +64,7 @@ def test_a_run_writes_every_file_and_ends_with_the_serve_line(trained: TrainedRu
         assert (trained.out / name).stat().st_size > 0, name
     summary = trained.summary()
     assert summary["step"] == STEPS and summary["stopped"] == "done"
-    from origin_model.accel import cxx_compiler, native_bf16_cpu
+    from trainkit.accel import cxx_compiler, native_bf16_cpu
 
     # the default step: compiled where a C++ compiler is, bf16 where the CPU has it natively
     assert summary["compile"] is (cxx_compiler() is not None), summary["step_plan"]

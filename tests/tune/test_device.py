@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from origin_model.train import pick_device
+from trainkit.device import pick_device
 from tune.model import LlamaLoRA
 from tune.weights import open_weights
 

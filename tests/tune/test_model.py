@@ -11,8 +11,8 @@ from gguf import GGMLQuantizationType as Q
 from gguf import quants
 
 from benchmarks.tune_fixture import write_llama_gguf
+from trainkit.errors import TuneError
 from tune.dequant import dequantize
-from tune.errors import TuneError
 from tune.model import LlamaLoRA
 from tune.weights import GGUFWeights, open_weights
 
@@ -80,7 +80,7 @@ def test_a_corrupt_file_is_refused(demo_model: Path, tmp_path: Path) -> None:
 
 def test_micro_batches_give_the_whole_batch_update(tiny_model: Path) -> None:
     """Activations for one micro-batch at a time; the same step as the batch in one piece."""
-    from origin_model.optim import AdamW
+    from trainkit.optim import AdamW
     from tune.steps import train_step
 
     rng = np.random.default_rng(2)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from origin_model.files import guarded_write, write_text_atomic
+from trainkit.files import guarded_write, write_text
 
 
 def trim(path: Path, keep_until: int) -> None:
@@ -19,7 +19,7 @@ def trim(path: Path, keep_until: int) -> None:
                     kept.append(line)
             except (ValueError, KeyError, TypeError):
                 continue
-    write_text_atomic(path, "".join(f"{line}\n" for line in kept))
+    write_text(path, "".join(f"{line}\n" for line in kept))
 
 
 def append(path: Path, line: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from trainkit.config import RunConfig
+
 
 class AdamW:
     """Adam with decoupled weight decay; param_groups carry 'lr' and 'weight_decay'."""
@@ -66,3 +68,12 @@ class AdamW:
                     target.copy_(value)
         for param_group, lr in zip(self.param_groups, state["lr"], strict=True):
             param_group["lr"] = lr
+
+
+def make_optimizer(model: torch.nn.Module, config: RunConfig) -> AdamW:
+    """AdamW at the config's rate; its weight decay on matrices only."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    other = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": other, "weight_decay": 0.0}]
+    return AdamW(groups, lr=config.lr, betas=(0.9, 0.95), eps=1e-8)

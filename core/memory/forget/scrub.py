@@ -1,0 +1,98 @@
+"""Removing forgotten lines from what is derived from the archive: the search index, the
+recall database (morpheme terms, vectors) and the saved HNSW graph.
+
+Every step is idempotent (a start completes an interrupted forget by running them again):
+- the index re-reads the part (its lines, their trigrams in FTS5 and the part's stored text
+  are replaced), then FTS5's segments are merged so no old posting of the line is kept;
+- the graph file gets the lines' vectors overwritten in place, then the recall database
+  drops their vectors, marks their terms gone (readers catch up by seq), asks the job to
+  wipe them from the graph it holds in memory, and bumps the forget counter (servers drop
+  their cached vectors);
+- both databases run with `secure_delete` and are checkpointed (TRUNCATE) afterwards, so
+  the bytes linger neither in free pages nor in the write-ahead log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from core.memory.archive import PartFile
+from core.memory.index import MemoryIndex
+from core.memory.read import part_from_bytes
+from core.memory.recall_store import RECALL_DB, RecallStore
+from core.memory.rows import rowid_of
+from core.memory.vector_scrub import FORGETS, REMOVALS, graph_lock, zero_vectors
+from core.memory.vectors import HNSW_FILE
+
+log = logging.getLogger(__name__)
+
+MERGE_CACHE_KIB = -65536  # SQLite's negative cache_size: KiB (64 MiB while the FTS5 merge runs)
+
+
+def reindex_part(index: MemoryIndex, part: PartFile) -> int:
+    """Re-read one part into the index (old lines and postings out); returns its part id."""
+    with open(part.path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        data = handle.read()
+    read = part_from_bytes(part, data, stat.st_size, stat.st_mtime_ns)
+    with index.transaction() as conn:
+        index.write_parts(conn, [read])
+        row = conn.execute("SELECT id FROM parts WHERE path=?", (part.rel,)).fetchone()
+        # a finished append's digest is never read again, and it hashed the forgotten text
+        conn.execute("UPDATE turns SET digest='' WHERE path=? AND done=1", (part.rel,))
+        # FTS5 keeps a deleted row's postings in older segments until they merge: merge now
+        # (SQLite < 3.42 has no in-place secure-delete). The merge reads and rewrites the
+        # whole trigram index: with the default 8 MB page cache it took ~0.75 s at 300k
+        # lines (a 15 MB index), with 64 MB ~0.57 s (bench_forget)
+        conn.execute(f"PRAGMA cache_size={MERGE_CACHE_KIB}")
+        try:
+            conn.execute("INSERT INTO lines_fts(lines_fts) VALUES ('optimize')")
+        finally:
+            conn.execute("PRAGMA cache_size=-2000")
+    return int(row[0])
+
+
+def scrub_recall(memory_dir: Path, part_id: int, numbers: list[int]) -> int:
+    """Drop the lines' terms and vectors (database and graph file); returns vectors dropped."""
+    if not (Path(memory_dir) / RECALL_DB).exists():
+        return 0  # the job has not run: nothing derived yet
+    rowids = [rowid_of(part_id, n) for n in numbers]
+    marks = ",".join("?" * len(rowids))
+    store = RecallStore(memory_dir)
+    try:
+        with graph_lock(memory_dir):
+            # a save killed mid-write left its temporary graph (savers hold this lock)
+            (Path(memory_dir) / f"{HNSW_FILE}.tmp").unlink(missing_ok=True)
+            vectors = store.query(f"SELECT vec FROM vectors WHERE rowid IN ({marks})", rowids)
+            zero_vectors(Path(memory_dir) / HNSW_FILE, [bytes(v) for (v,) in vectors])
+            with store.transaction() as conn:
+                _scrub_rows(conn, rowids, marks)
+        checkpoint(store.db())
+        return len(vectors)
+    finally:
+        store.close()
+
+
+def _scrub_rows(conn: sqlite3.Connection, rowids: list[int], marks: str) -> None:
+    conn.execute(f"DELETE FROM vectors WHERE rowid IN ({marks})", rowids)
+    termed = [r for (r,) in conn.execute(
+        f"SELECT rowid FROM morphs WHERE rowid IN ({marks}) AND terms != ''", rowids)]
+    top = int(conn.execute("SELECT coalesce(max(seq), 0) FROM morphs").fetchone()[0])
+    conn.executemany(  # an empty text: the line is gone (readers catch up by seq)
+        "INSERT OR REPLACE INTO morphs(rowid, seq, terms) VALUES (?, ?, '')",
+        [(r, top + i) for i, r in enumerate(termed, start=1)],
+    )
+    conn.executemany(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) VALUES (?)", [(r,) for r in rowids])
+    count = conn.execute("SELECT value FROM meta WHERE key=?", (FORGETS,)).fetchone()
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                 (FORGETS, str(int(count[0]) + 1 if count else 1)))
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Move the write-ahead log into the database and truncate it (old page images go)."""
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        log.warning("a reader kept the write-ahead log from being truncated; it is on the next")
