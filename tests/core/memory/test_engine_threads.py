@@ -157,3 +157,43 @@ def test_prompts_are_embedded_at_the_servers_priority_not_the_loaders() -> None:
     nice = seen["nice"]
     assert isinstance(nice, dict) and len(nice) >= 3, seen  # main, engine, its worker
     assert set(nice.values()) == {os.getpriority(os.PRIO_PROCESS, 0)}, seen
+
+
+ENV_PROBE = textwrap.dedent(
+    """
+    import json, os
+    from core.memory import vectors
+
+    class Recording(dict):
+        writes = []
+        def __setitem__(self, key, value):
+            self.writes.append(key); super().__setitem__(key, value)
+        def update(self, *a, **kw):
+            self.writes.extend(dict(*a, **kw)); super().update(*a, **kw)
+        def pop(self, key, *default):
+            self.writes.append(key); return super().pop(key, *default)
+
+    before = dict(os.environ)
+    vectors.prepare_engine()  # start-up
+    restored = dict(os.environ) == before
+    recording = Recording(os.environ)
+    vectors.os.environ = recording  # what an embedder built later would change
+    embedder = vectors.Embedder()
+    embedder.query("hello")
+    from threadpoolctl import threadpool_info
+    blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    print(json.dumps({"restored": restored, "writes": recording.writes, "blas": blas}))
+    """
+)
+
+
+def test_the_environment_changes_only_at_start_up() -> None:
+    """A circuit restarted while e5 loads copies the environment: after start-up, building
+    an embedder must not touch it (nor leave e5's settings in it)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", ENV_PROBE], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True, timeout=300)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["restored"] is True and seen["writes"] == []
+    assert seen["blas"] and set(seen["blas"]) == {1}
