@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     n_gpu_layers: int = Field(-1, ge=-1, description="llama.cpp layers to offload (-1 = all).")
     n_ctx: int = Field(4096, ge=256, le=1_048_576, description="Context length per circuit.")
     n_threads: int | None = Field(
-        None, ge=1, le=1024, description="CPU threads per circuit (unset = llama.cpp's default)."
+        None, ge=1, le=1024,
+        description="CPU threads per circuit (unset = cores ÷ local circuits, at least 1).",
     )
     max_tokens: int = Field(256, ge=1, le=65_536, description="Reply length per circuit.")
     temperature: float | None = Field(
