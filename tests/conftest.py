@@ -11,7 +11,22 @@ import pytest
 # Marked here, by file, so that a new test in such a file is marked without thinking of it:
 # `make test-fast` runs `-m "not e2e and not slow"`, `make test` runs everything.
 E2E_FILE = re.compile(r"(_e2e|_browser|^test_window\w*)\.py$")
-SLOW_FILES: frozenset[str] = frozenset()
+# Files whose tests took 5 s or more in all (`pytest --durations`, 2 cores, 2026-12-03):
+# training and tuning runs, worker processes, CLI subprocesses, the fuzzer.
+SLOW_FILES: frozenset[str] = frozenset({
+    "tests/origin_model/test_train_cli.py", "tests/origin_model/test_bad_input.py",
+    "tests/origin_model/test_compile_fallback.py", "tests/origin_model/test_train_private.py",
+    "tests/origin_model/test_model.py", "tests/origin_model/test_zip_origin.py",
+    "tests/tune/test_model.py", "tests/tune/test_tune_cli.py", "tests/tune/test_parity.py",
+    "tests/tune/test_device.py", "tests/tune/test_tune_private.py",
+    "tests/tune/test_missing_packages.py", "tests/trainkit/test_same_losses.py",
+    "tests/trainkit/test_accel.py", "tests/llm/test_prefix_cache_worker.py",
+    "tests/llm/test_worker_process.py", "tests/llm/test_live_state.py",
+    "tests/llm/test_adapter.py", "tests/dashboard/test_cli.py", "tests/api/test_openapi_fuzz.py",
+    "tests/cli/test_cli.py", "tests/cli/test_forget_cli.py", "tests/cli/test_serve_gate.py",
+    "tests/core/memory/test_store.py", "tests/core/memory/test_engine_threads.py",
+    "tests/core/deploy/test_fetch.py",
+})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ process (the `replay` command) uses both cores (core/memory/build.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -179,10 +180,37 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1 and (os.cpu_count() or 1) > 1
 
 
+def remove_dead_temps(memory_dir: Path) -> int:
+    """Delete the temporary files (`.name.<pid>.<thread>.tmp`, core.fsio) that a writer
+    killed mid-write left in the memory root: insight.json's may hold a forgotten line's
+    terms. A file of a process that still lives is left alone."""
+    removed = 0
+    for temp in Path(memory_dir).glob(".*.tmp"):
+        parts = temp.name.split(".")
+        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+        if pid is None or _alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            temp.unlink()
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _complete_forgets(settings: Settings) -> None:
     """Finish (or drop) the forgets a crash interrupted, before anything reads the archive."""
     from core.memory.forget import Forgetter
 
+    remove_dead_temps(settings.memory_dir)
     forgetter = Forgetter(settings, who="recovery")
     try:
         if done := forgetter.recover():

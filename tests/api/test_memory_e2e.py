@@ -83,7 +83,8 @@ def test_search_and_insight_are_origin_only_and_find_korean_inside_words(tmp_pat
         assert "에코브레인의기능" in first["text"]
         assert httpx.get(url, params={"q": " "}, headers=origin).status_code == 422
 
-        saved = httpx.post(server.url + "/api/ask", json={"prompt": "고래가 노래하는 밤"}).json()
+        saved = httpx.post(server.url + "/api/ask", json={"prompt": "고래가 노래하는 밤"},
+                           headers=origin).json()
         assert saved["memory"]["saved"] is True
         doc = httpx.get(url, params={"q": "노래하는"}, headers=origin).json()
         assert any(r["text"] == "고래가 노래하는 밤" for r in doc["results"])

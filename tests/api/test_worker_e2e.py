@@ -41,7 +41,8 @@ def test_killing_a_worker_mid_answer_costs_only_that_circuit(tmp_path: Path) -> 
         assert len(set(pids.values())) == 3 and server.proc.pid not in pids.values()
         events: list[tuple[str, dict[str, Any]]] = []
         body = {"prompt": "Tell me a long story about a lighthouse.", "stream": True}
-        with httpx.stream("POST", server.url + "/api/ask", json=body, timeout=120) as response:
+        with httpx.stream("POST", server.url + "/api/ask", json=body, timeout=120,
+                          headers={"Authorization": f"Bearer {ORIGIN}"}) as response:
             assert response.status_code == 200
             event = ""
             for line in response.iter_lines():

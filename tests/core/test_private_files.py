@@ -63,6 +63,8 @@ def test_create_new_and_folder_lock_are_private(tmp_path: Path) -> None:
 def test_private_umask_covers_writers_we_do_not_own_and_is_restored(tmp_path: Path) -> None:
     import sqlite3
 
+    before = os.umask(0o022)  # whatever an earlier test left, put back after the check
+    os.umask(before)
     with fsio.private_umask():
         conn = sqlite3.connect(tmp_path / "index.sqlite3")
         conn.execute("PRAGMA journal_mode=WAL")
@@ -77,7 +79,7 @@ def test_private_umask_covers_writers_we_do_not_own_and_is_restored(tmp_path: Pa
             if name.startswith("index"):
                 assert mode(tmp_path / name) == 0o600, name
         conn.close()
-    assert os.umask(0o022) == 0o022  # restored
+    assert os.umask(before) == before  # restored
 
 
 def test_tighten_takes_group_and_other_bits_off_a_tree_without_following_links(

@@ -67,9 +67,11 @@ def test_the_command_opens_a_window_that_asks_and_stops_on_ctrl_c(
     xvfb: str, tmp_path: Path, screenshot: Callable[[str], Path]
 ) -> None:
     assert shutil.which("xdotool"), "xdotool is missing: run scripts/setup.sh --dev"
-    with run_server(tmp_path / "srv", start_timeout=START_S, **ECHO) as srv:
+    token = "dashboard-origin-token-5e1d"  # anonymous turns are not saved: the origin asks
+    with run_server(tmp_path / "srv", start_timeout=START_S, ECHO_ORIGIN_TOKEN=token,
+                    **ECHO) as srv:
         srv.wait_ready()
-        env = dict(os.environ, DISPLAY=xvfb, PYTHONPATH=str(REPO))
+        env = dict(os.environ, DISPLAY=xvfb, PYTHONPATH=str(REPO), ECHO_TOKEN=token)
         cmd = [
             sys.executable,
             "-m",
@@ -97,7 +99,7 @@ def test_the_command_opens_a_window_that_asks_and_stops_on_ctrl_c(
             _xdotool(xvfb, "mousemove", "580", "83", "click", "1")
             _xdotool(xvfb, "type", "--delay", "20", "typed by xdotool")
             _xdotool(xvfb, "key", "ctrl+Return")
-            _wait_for_ask(srv.url)
+            _wait_for_ask(srv.url, token)
             time.sleep(1.0)
             screenshot("cli-ask")
             proc.send_signal(signal.SIGINT)
@@ -113,10 +115,10 @@ def test_the_command_opens_a_window_that_asks_and_stops_on_ctrl_c(
         assert "typed by xdotool" in memory  # the window's prompt reached the server and was saved
 
 
-def _wait_for_ask(url: str, timeout: float = 30) -> None:
+def _wait_for_ask(url: str, token: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = httpx.get(url + "/metrics").text
+        text = httpx.get(url + "/metrics", headers={"Authorization": f"Bearer {token}"}).text
         if 'route="/api/ask",status="200"' in text:
             return
         time.sleep(0.3)

@@ -20,9 +20,11 @@ SECRET = "dashboard-access-secret-7f3a"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One echo-backend server with an access token, shared by this module."""
+    """One echo-backend server, shared by this module: the dashboard is the origin's (his
+    token reads /metrics), a guest token closes the door to everyone else."""
     with run_server(
-        tmp_path_factory.mktemp("dash"), start_timeout=START_S, ECHO_ACCESS_TOKEN=SECRET, **ECHO
+        tmp_path_factory.mktemp("dash"), start_timeout=START_S, ECHO_ORIGIN_TOKEN=SECRET,
+        ECHO_ACCESS_TOKEN="dashboard-guest-secret-2b9c", **ECHO
     ) as srv:
         srv.wait_ready()
         yield srv

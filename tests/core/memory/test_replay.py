@@ -112,3 +112,13 @@ def test_replay_command_fast_path_and_typer(
     result = CliRunner().invoke(build_app(["echo-brain", "replay"]), ["replay", *args])
     assert result.exit_code == 0, result.output
     assert "lines / 줄" in result.output and "day0401" in result.output
+
+
+def test_a_dead_writers_temporary_file_is_removed_at_start(tmp_path: Path) -> None:
+    from core.memory.replay import remove_dead_temps
+
+    (tmp_path / ".insight.json.999999999.1.tmp").write_text("a forgotten line's terms")
+    mine = tmp_path / f".insight.json.{os.getpid()}.1.tmp"
+    mine.write_text("being written")
+    assert remove_dead_temps(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [mine.name]
