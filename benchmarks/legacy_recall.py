@@ -6,8 +6,8 @@ latest parts) are read back and ranked by a hand-written BM25 (core/memory/searc
 `rank_terms`, unchanged since that commit). Terms shorter than 3 characters fall back to a
 LIKE scan of the newest 500 lines. The engine replaces this path; the copy keeps the
 benchmark's baseline from moving with it; the query building and ranking it calls
-in core/memory/search.py are today's and must stay so. It reads the index's `parts` and `lines_fts`
-tables directly.
+in core/memory/search.py are today's and must stay so. It reads the index's `parts` and
+trigram tables directly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from core.memory.rows import Candidate, candidates, decode_lines, number_of, part_id_of
+from core.memory.rows import (
+    Candidate,
+    candidates,
+    decode_lines,
+    fts_rowids,
+    number_of,
+    part_id_of,
+)
 from core.memory.search import any_match, like_pattern, prompt_terms, rank_terms
 
 CANDIDATES = 2000
@@ -42,9 +49,7 @@ class LegacyRecall:
         return [(*self.parts[part_id_of(r.rowid)], number_of(r.rowid)) for r in ranked]
 
     def _candidates(self, match: str) -> list[Candidate]:
-        found = [r[0] for r in self.conn.execute(
-            "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-            (match, CANDIDATES))]
+        found = fts_rowids(self.conn, match, CANDIDATES, newest=True)
         wanted = sorted({part_id_of(rowid) for rowid in found})
         if not wanted:
             return []

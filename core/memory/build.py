@@ -21,16 +21,16 @@ from collections.abc import Callable, Iterable
 from core.memory.archive import Skipped
 from core.memory.index import MemoryIndex
 from core.memory.read import PartRead
-from core.memory.rows import FTS_TABLE
+from core.memory.rows import FTS_KIND, FTS_SHARDS, FTS_TABLES, LINE_BITS
 
 log = logging.getLogger(__name__)
-HASHSIZE = 64 * 1024 * 1024
-SHADOW_TABLES = ("lines_fts_data", "lines_fts_idx")
+HASHSIZE = 64 * 1024 * 1024 // FTS_SHARDS  # each trigram table's pending-terms budget
+SHADOW_TABLES = tuple(f"{t}_{kind}" for t in FTS_TABLES for kind in ("data", "idx"))
 _FRAME = struct.Struct("<I")
 
 
 class FtsBuilder:
-    """A forked child that builds `lines_fts` in a temporary database."""
+    """A forked child that builds the trigram tables in a temporary database."""
 
     def __init__(self) -> None:
         fd, self.path = tempfile.mkstemp(prefix="echo-fts-", suffix=".sqlite3")
@@ -98,14 +98,20 @@ def _build(path: str, read_fd: int) -> None:
     conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-131072")
-    conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE}")
-    conn.execute("INSERT INTO lines_fts(lines_fts, rank) VALUES ('hashsize', ?)", (HASHSIZE,))
+    for table in FTS_TABLES:
+        conn.execute(f"CREATE VIRTUAL TABLE {table} USING {FTS_KIND}")
+        conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', ?)", (HASHSIZE,))
     conn.execute("BEGIN")
     with os.fdopen(read_fd, "rb", buffering=1 << 20) as pipe:
         while header := pipe.read(_FRAME.size):
             (size,) = _FRAME.unpack(header)
             rows = marshal.loads(pipe.read(size))
-            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", rows)
+            shards: dict[int, list[tuple[int, str]]] = {}
+            for row in rows:  # a part's lines go to its table (rows.fts_table)
+                shards.setdefault((row[0] >> LINE_BITS) % FTS_SHARDS, []).append(row)
+            for shard, held in shards.items():
+                table = FTS_TABLES[shard]
+                conn.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?,?)", held)
     conn.execute("COMMIT")
     conn.close()
 

@@ -4,9 +4,9 @@ One database inside the memory root (`memory/.echo_index.sqlite3`, WAL mode):
 - `parts`: one row per part file (size, mtime_ns, line count, stats) so an unchanged
   part is not read again, and its clean lines stored once, as one text (`body`, lines
   joined by newlines) with their raw line numbers and speakers beside it;
-- `lines_fts`: a contentless trigram FTS5 table with detail=none (which lines hold
-  which trigrams, rowid = part id << 24 | raw line number; at most INDEX_CHARS
-  characters of a line are indexed);
+- `lines_fts0` .. `lines_fts15`: contentless trigram FTS5 tables with detail=none (which
+  lines hold which trigrams, rowid = part id << 24 | raw line number; at most INDEX_CHARS
+  characters of a line are indexed), a part's lines in table `part id % 16` (rows.py);
 - `turns`: the Idempotency-Keys of appended turns.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 from core.memory import search as ms
 from core.memory.read import PartRead
 from core.memory.rows import (
+    FTS_TABLES,
     PART_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -33,12 +34,15 @@ from core.memory.rows import (
     candidates,
     decode_lines,
     encode_lines,
+    fts_rowids,
     fts_rows,
+    fts_table,
     number_of,
     part_id_of,
 )
 
 log = logging.getLogger(__name__)
+_DROP_FTS = "".join(f"DROP TABLE IF EXISTS {t};" for t in FTS_TABLES)
 
 DB_NAME = ".echo_index.sqlite3"
 CANDIDATES = 2000
@@ -70,7 +74,7 @@ class MemoryIndex:
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 conn.executescript(  # an older layout is a cache: drop it, the replay refills
                     "BEGIN IMMEDIATE; DROP TABLE IF EXISTS lines; DROP TABLE IF EXISTS parts;"
-                    f"DROP TABLE IF EXISTS lines_fts;{SCHEMA}"
+                    f"DROP TABLE IF EXISTS lines_fts;{_DROP_FTS}{SCHEMA}"
                     f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
                 )
             self._conn = conn
@@ -105,7 +109,7 @@ class MemoryIndex:
     ) -> int:
         """(Re)index parts inside an open transaction; returns the lines written.
 
-        With `fts_sink` the FTS rows go there (a cold build) instead of into `lines_fts`.
+        With `fts_sink` the FTS rows go there (a cold build) instead of into the FTS tables.
         """
         written = 0
         for read in reads:
@@ -139,7 +143,8 @@ class MemoryIndex:
         if fts_sink is not None:
             fts_sink(rows)
         else:
-            conn.executemany("INSERT INTO lines_fts(rowid, text) VALUES (?,?)", rows)
+            table = fts_table(part_id)
+            conn.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?,?)", rows)
         return len(rows)
 
     def _delete_lines(self, conn: sqlite3.Connection, part_id: int) -> None:
@@ -148,8 +153,9 @@ class MemoryIndex:
         ).fetchone()
         if row is None:
             return
+        table = fts_table(part_id)
         conn.executemany(
-            "INSERT INTO lines_fts(lines_fts, rowid, text) VALUES ('delete',?,?)",
+            f"INSERT INTO {table}({table}, rowid, text) VALUES ('delete',?,?)",
             fts_rows(part_id, decode_lines(*row)),
         )
 
@@ -213,11 +219,8 @@ class MemoryIndex:
 
     def _candidates(self, match: str) -> list[Candidate]:
         with self._lock:
-            found = self._db().execute(
-                "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-                (match, CANDIDATES),
-            ).fetchall()
-        return self._lines([r[0] for r in found])
+            found = fts_rowids(self._db(), match, CANDIDATES, newest=True)
+        return self._lines(found)
 
     def _like(self, needles: list[str], limit: int) -> list[Candidate]:
         where = " OR ".join("body LIKE ? ESCAPE '\\'" for _ in needles)

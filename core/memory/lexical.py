@@ -17,6 +17,7 @@ from collections import defaultdict
 from core.memory import search as ms
 from core.memory.bm25 import MorphIndex
 from core.memory.morphemes import TermSource
+from core.memory.rows import fts_rowids
 
 COMMON_SHARE = 0.05  # a morpheme in more than this share of lines is dropped from a query
 KEEP_RAREST = 2  # ...unless every term is that common: then the rarest few stay
@@ -47,14 +48,11 @@ def trigram_pool(conn: sqlite3.Connection, prompt: str, lines: int) -> tuple[lis
         match = ms.phrase_match(term)
         if match is None:
             continue
-        rows = conn.execute(
-            "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ? LIMIT ?",
-            (match, TRIGRAM_DF_CAP + 1),
-        ).fetchall()
+        rows = fts_rowids(conn, match, TRIGRAM_DF_CAP + 1)
         if not rows or len(rows) > TRIGRAM_DF_CAP:
             continue
         idf = math.log(1 + (lines - len(rows) + 0.5) / (len(rows) + 0.5))
-        for (rowid,) in rows:
+        for rowid in rows:
             scores[rowid] += idf
     ranked = sorted(scores, key=lambda r: (-scores[r], -r))[:TRIGRAM_POOL]
     return terms, ranked

@@ -23,7 +23,7 @@ from core.memory.archive import PartFile
 from core.memory.index import MemoryIndex
 from core.memory.read import part_from_bytes
 from core.memory.recall_store import RECALL_DB, RecallStore
-from core.memory.rows import rowid_of
+from core.memory.rows import fts_table, rowid_of
 from core.memory.vector_scrub import FORGETS, REMOVALS, graph_lock, zero_vectors
 from core.memory.vectors import HNSW_FILE
 
@@ -45,11 +45,12 @@ def reindex_part(index: MemoryIndex, part: PartFile) -> int:
         conn.execute("UPDATE turns SET digest='' WHERE path=? AND done=1", (part.rel,))
         # FTS5 keeps a deleted row's postings in older segments until they merge: merge now
         # (SQLite < 3.42 has no in-place secure-delete). The merge reads and rewrites the
-        # whole trigram index: with the default 8 MB page cache it took ~0.75 s at 300k
-        # lines (a 15 MB index), with 64 MB ~0.57 s (bench_forget)
+        # part's trigram table, 1/16 of the index (rows.py FTS_SHARDS): one 15 MB table at
+        # 300k lines took ~0.6-1 s here (bench_forget)
         conn.execute(f"PRAGMA cache_size={MERGE_CACHE_KIB}")
         try:
-            conn.execute("INSERT INTO lines_fts(lines_fts) VALUES ('optimize')")
+            table = fts_table(int(row[0]))
+            conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
         finally:
             conn.execute("PRAGMA cache_size=-2000")
     return int(row[0])
@@ -67,7 +68,7 @@ def scrub_recall(memory_dir: Path, part_id: int, numbers: list[int]) -> int:
             # a save killed mid-write left its temporary graph (savers hold this lock)
             (Path(memory_dir) / f"{HNSW_FILE}.tmp").unlink(missing_ok=True)
             vectors = store.query(f"SELECT vec FROM vectors WHERE rowid IN ({marks})", rowids)
-            zero_vectors(Path(memory_dir) / HNSW_FILE, [bytes(v) for (v,) in vectors])
+            zero_vectors(Path(memory_dir) / HNSW_FILE, rowids, [bytes(v) for (v,) in vectors])
             with store.transaction() as conn:
                 _scrub_rows(conn, rowids, marks)
         checkpoint(store.db())

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.memory.recall import enrich_all
 from core.memory.recall_store import RECALL_DB
 from core.memory.replay import replay_archive
-from core.memory.rows import rowid_of
+from core.memory.rows import FTS_TABLES, rowid_of
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "the code for the blue safe is 4172-8830 ꙮꙮꙮ"
@@ -73,7 +73,10 @@ def trigram_terms(memory: Path) -> set[str]:
     """Every term the FTS5 index holds postings for."""
     conn = sqlite3.connect(memory / ".echo_index.sqlite3")
     try:
-        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, lines_fts, row)")
-        return {t for (t,) in conn.execute("SELECT term FROM temp.vocab")}
+        terms: set[str] = set()
+        for table in FTS_TABLES:
+            conn.execute(f"CREATE VIRTUAL TABLE temp.v_{table} USING fts5vocab(main, {table}, row)")
+            terms |= {t for (t,) in conn.execute(f"SELECT term FROM temp.v_{table}")}
+        return terms
     finally:
         conn.close()

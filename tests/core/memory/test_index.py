@@ -11,7 +11,7 @@ import pytest
 from core.boot_memory_loop import replay_archive
 from core.memory import replay
 from core.memory.index import MemoryIndex
-from core.memory.rows import SearchHit
+from core.memory.rows import FTS_TABLES, SearchHit, fts_rowids
 from core.memory.search import phrase_match
 from core.settings import Settings
 from tests.core.memory.support import start_writer
@@ -100,10 +100,10 @@ def _rows(settings: Settings) -> tuple[int, int, list[tuple[str, int, str]]]:
     """(FTS rows, lines the parts hold, every part's path, line count and text)."""
     conn = sqlite3.connect(settings.memory_dir / ".echo_index.sqlite3")
     try:
-        conn.execute("INSERT INTO lines_fts(lines_fts, rank) VALUES ('integrity-check', 0)")
+        for table in FTS_TABLES:
+            conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)")
         match = phrase_match("번째 기억 문장")
-        rowids = [r[0] for r in conn.execute(
-            "SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?", (match,))]
+        rowids = fts_rowids(conn, match, 10**6)
         assert len(rowids) == len(set(rowids))
         fts = len(rowids)
         total = conn.execute("SELECT total(lines) FROM parts").fetchone()[0]
@@ -151,3 +151,48 @@ def test_two_processes_replaying_at_once_leave_a_consistent_index(
     fts, total, parts = _rows(settings)
     assert fts == total == 1200 and len({p[0] for p in parts}) == len(parts) == 60
     assert len(MemoryIndex(settings.memory_dir).search("일 2번 파트의 5번째")) == 4
+
+
+def test_an_index_of_the_single_table_layout_is_rebuilt_into_the_shards(
+    settings: Settings, write_part: Callable[..., Path]
+) -> None:
+    settings.memory_dir.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(settings.memory_dir / ".echo_index.sqlite3")
+    old.executescript(
+        "CREATE VIRTUAL TABLE lines_fts USING fts5(text, tokenize='trigram', content='',"
+        " detail=none, columnsize=0); INSERT INTO lines_fts(rowid, text) VALUES (1, 'old');"
+        " PRAGMA user_version=2;")
+    old.close()
+    write_part("day0320/part1.txt", "나의 말:\n새 배치의 기억 한 줄\n")
+    replay_archive(settings.memory_dir, settings.manifest_dir)
+    index = MemoryIndex(settings.memory_dir)
+    assert [h.line for h in index.search("배치의 기억")] == [2]
+    conn = sqlite3.connect(settings.memory_dir / ".echo_index.sqlite3")
+    try:
+        tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
+        assert "lines_fts" not in tables and set(FTS_TABLES) <= tables
+    finally:
+        conn.close()
+
+
+def test_a_part_lives_in_one_trigram_table_and_searches_ask_all(
+    settings: Settings, write_part: Callable[..., Path]
+) -> None:
+    for day in range(1, 21):  # 20 parts: more than the tables, so several share one
+        write_part(f"day03{day:02d}/part1.txt", f"나의 말:\n공통 문장 그리고 날 {day}\n")
+    replay_archive(settings.memory_dir, settings.manifest_dir)
+    conn = sqlite3.connect(settings.memory_dir / ".echo_index.sqlite3")
+    try:
+        per_table = [len(fts_rowids_of(conn, t)) for t in FTS_TABLES]
+        assert sum(per_table) == 20 and sum(1 for n in per_table if n) == 16
+        newest = fts_rowids(conn, phrase_match("공통 문장"), 5, newest=True)
+        assert newest == sorted(fts_rowids(conn, phrase_match("공통 문장"), 100), reverse=True)[:5]
+    finally:
+        conn.close()
+    assert len(MemoryIndex(settings.memory_dir).search("공통 문장", k=50)) == 20
+
+
+def fts_rowids_of(conn: sqlite3.Connection, table: str) -> list[int]:
+    match = phrase_match("공통 문장")
+    query = f"SELECT rowid FROM {table} WHERE {table} MATCH ?"
+    return [r for (r,) in conn.execute(query, (match,))]
