@@ -26,12 +26,12 @@ from core.echo_brain import EchoBrain
 from core.fsio import PRIVATE_UMASK, tighten
 from core.gate import allowed_hosts
 from core.identity import load_manifests
-from core.memory.analyzer_process import AnalyzerProcess
-from core.memory.background import RecallBackground
 from core.memory.callers import CallerMemory
 from core.memory.index import MemoryIndex
-from core.memory.recall import Recaller
-from core.memory.vectors import prepare_engine
+from core.memory.recall.analyzer_process import AnalyzerProcess
+from core.memory.recall.background import RecallBackground
+from core.memory.recall.embed import prepare_engine
+from core.memory.recall.fusion import Recaller
 from core.memory_core import MemoryStore
 from core.origin import TokenRedactingFilter
 from core.settings import Settings, load_settings

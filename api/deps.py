@@ -9,10 +9,10 @@ from fastapi import Depends, Header, Request
 
 from core.boot_memory_loop import ReplayStatus
 from core.echo_brain import EchoBrain
-from core.memory.background import RecallBackground
 from core.memory.callers import CallerMemory
 from core.memory.index import MemoryIndex
-from core.memory.recall import Recaller
+from core.memory.recall.background import RecallBackground
+from core.memory.recall.fusion import Recaller
 from core.origin import Caller, authenticate, require_origin
 from core.settings import Settings
 from llm.circuit import Circuit

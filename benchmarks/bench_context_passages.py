@@ -29,7 +29,7 @@ WORK = REPO / "benchmarks" / "_work" / "context"
 
 def passages(memory: Path) -> tuple[list[tuple[str, int, int]], dict[str, list[str]]]:
     """Every indexed line's reference and its three candidate passages."""
-    from core.memory.morphemes import passage
+    from core.memory.recall.terms import passage
     from core.memory.rows import decode_lines
 
     refs: list[tuple[str, int, int]] = []
@@ -54,8 +54,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locomo", default="1-3", help="conversations FIRST-LAST (1-10)")
     args = parser.parse_args()
+    from core.memory.recall.embed import Embedder
     from core.memory.replay import replay_archive
-    from core.memory.vectors import Embedder
 
     first, last = (int(x) for x in args.locomo.split("-"))
     conversations, _ = load_locomo(locomo_path())

@@ -45,11 +45,18 @@ def fill_standins(root: Path) -> int:
     import numpy as np
     from usearch.index import Index
 
-    from core.memory.backfill import ENRICH_VERSION, PROGRESS
-    from core.memory.morphemes import passage
-    from core.memory.recall_store import DIM, RecallStore, decode_vectors, digest_of
+    from core.memory.recall.enrich import ENRICH_VERSION
+    from core.memory.recall.store import (
+        DIM,
+        HNSW_FILE,
+        HNSW_SEQ,
+        PROGRESS,
+        RecallStore,
+        decode_vectors,
+        digest_of,
+    )
+    from core.memory.recall.terms import passage
     from core.memory.rows import decode_lines, rowid_of
-    from core.memory.vectors import HNSW_FILE, HNSW_SEQ
 
     index = sqlite3.connect(root / ".echo_index.sqlite3")
     store = RecallStore(root)
@@ -196,7 +203,7 @@ def report(info: dict[str, Any], got: dict[str, Any], mb: dict[str, float], cmd:
         + ". The FTS5 merge ('optimize') rewrites the part's trigram table, one of 16 "
         "(core/memory/rows.py FTS_SHARDS), so the line's postings leave its older segments "
         "(one table of the whole archive took 0.57-1 s here, the previous layout). The "
-        "graph file's slots are found from its own layout (core/memory/vector_scrub.py "
+        "graph file's slots are found from its own layout (core/memory/recall/vector_scrub.py "
         "slot_map: one read of the 45 MB graph, not a scan of the 280 MB file, which cost "
         "~0.6 s cold). "
         f"SQLite here is {sqlite3.sqlite_version}: from 3.42, FTS5's secure-delete option "

@@ -6,7 +6,7 @@ bench_recall_scale times recall over stand-in line vectors (hash-seeded unit vec
 evenly over the sphere), because embedding 300k lines takes hours here. Real e5 vectors sit
 in a narrow cone and cluster, which can change both the HNSW search time and how many true
 nearest lines it finds. This builds two graphs of the same size, with the server's own
-settings (`core.memory.vectors._new_index`): one over the stand-ins, one over vectors drawn
+settings (`core.memory.recall.graph._new_index`): one over the stand-ins, one over vectors drawn
 around real e5 line vectors (the quality run's LoCoMo and Korean lines: each a mix of two
 real vectors plus a little noise), and searches both with real e5 prompt vectors: p50/p95
 of a search at the recall depth, and its recall of the exact top 50.
@@ -26,9 +26,10 @@ import numpy as np
 from benchmarks.bench_recall import WORK
 from benchmarks.bench_recall_scale import real_prompts
 from benchmarks.common import load_note, machine, write_section
-from core.memory.recall import DEPTH
-from core.memory.recall_store import DIM, decode_vectors
-from core.memory.vectors import Embedder, _new_index
+from core.memory.recall.embed import Embedder
+from core.memory.recall.fusion import DEPTH
+from core.memory.recall.graph import _new_index
+from core.memory.recall.store import DIM, decode_vectors
 
 LOAD_START = os.getloadavg()[0]
 TITLE = "Dense search on e5-shaped vectors / e5 모양 벡터에서의 밀집 검색"

@@ -133,7 +133,7 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
              "recall (distinct texts, exchanges); fused-lines = the fused path as before "
              "issue 23 (lines, repeats kept); fused+distinct = distinct texts, no exchanges."]
     if not outcome["engine"]:
-        parts.append("The recall engine (core/memory/recall.py) is not in this tree: only "
+        parts.append("The recall engine (core/memory/recall/fusion.py) is not in this tree: only "
                      "today's path and bm25s were measured.")
     for recall_set in outcome["sets"]:
         results = outcome["results"][recall_set.name]

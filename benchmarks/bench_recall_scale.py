@@ -37,7 +37,7 @@ from benchmarks.common import load_note, machine, write_section
 from benchmarks.gen_archive import generate
 from benchmarks.recall_locomo import load_locomo, locomo_path
 from benchmarks.recall_sets import read_catalogues
-from core.memory.vectors import default_threads
+from core.memory.recall.embed import default_threads
 
 LOAD_START = os.getloadavg()[0]  # when the module is imported: the run's start
 TITLE = "Memory recall at scale / 대규모 기억 회상"
@@ -82,7 +82,8 @@ def build(work: Path, parts: int, partial: bool = False) -> tuple[Path, dict[str
     `partial`: stop the job once every line has its morphemes, with the stand-in vectors
     written so far (when there is no time to write them all).
     """
-    from core.memory.backfill import PROGRESS, Enricher
+    from core.memory.recall.enrich import Enricher
+    from core.memory.recall.store import PROGRESS
     from core.memory.replay import replay_archive
 
     root, generated, stamp = work / "memory", work / "generated.json", work / "built.json"
@@ -118,7 +119,7 @@ def build(work: Path, parts: int, partial: bool = False) -> tuple[Path, dict[str
 def latency(root: Path, prompts: list[str]) -> dict[str, Any]:
     """p50/p95 ms of a fused recall (k=10), each path alone, and e5's query vector alone."""
     from core.memory.index import MemoryIndex
-    from core.memory.recall import Recaller
+    from core.memory.recall.fusion import Recaller
 
     index = MemoryIndex(root)
     recaller = Recaller(index)
@@ -171,8 +172,8 @@ def throughput(lines: list[str]) -> dict[str, Any]:
 
 def embed_rate(threads: int, lines: list[str]) -> float:
     """Lines per second of this process's embedder on `threads` threads (batches of 16)."""
-    from core.memory.morphemes import passage
-    from core.memory.vectors import Embedder
+    from core.memory.recall.embed import Embedder
+    from core.memory.recall.terms import passage
 
     embedder = Embedder(threads=threads)
     assert embedder.threads == threads
@@ -213,8 +214,7 @@ def server_figures(root: Path, work: Path, prompts: list[str]) -> dict[str, Any]
 
 def _enriched(memory: Path) -> bool:
     """Whether the quality run's enrichment of `memory` is complete (an idle indexer)."""
-    from core.memory.backfill import PROGRESS
-    from core.memory.recall_store import RecallStore
+    from core.memory.recall.store import PROGRESS, RecallStore
 
     if not (memory / ".echo_recall.sqlite3").is_file():
         return False

@@ -1,7 +1,8 @@
 """The recall paths the benchmark compares, each as `recall(prompt, k) -> [(day, part, line)]`.
 
 - `today`: `MemoryIndex.context_for` as of 5f19089 (benchmarks/legacy_recall.py);
-- `morpheme`, `dense`, `fused` (and `trigram`): the engine's `Recaller` (core/memory/recall.py);
+- `morpheme`, `dense`, `fused` (and `trigram`): the engine's `Recaller`
+  (core/memory/recall/fusion.py);
 - `bm25s` (PyPI, the library peer) over the same clean lines the index holds: its default
   tokenizer (lowercased, regex `\\b\\w\\w+\\b`, bm25s's English stop words), without and with
   PyStemmer's Snowball English stemmer (`bm25s+stem`).
@@ -65,13 +66,13 @@ class Bm25Peer:
 
 
 def engine_available() -> bool:
-    """Whether the recall engine (core/memory/recall.py) is in this tree."""
-    return importlib.util.find_spec("core.memory.recall") is not None
+    """Whether the recall engine (core/memory/recall/fusion.py) is in this tree."""
+    return importlib.util.find_spec("core.memory.recall.fusion") is not None
 
 
 def enrich(memory: Path, progress: Callable[[int, int], None] | None = None) -> Any:
     """Fill morphemes and vectors for an index the replay built (the engine's backfill)."""
-    from core.memory.recall import enrich_all
+    from core.memory.recall.enrich import enrich_all
 
     return enrich_all(memory, progress=progress)
 
@@ -79,7 +80,7 @@ def enrich(memory: Path, progress: Callable[[int, int], None] | None = None) -> 
 def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]:
     """One runner per engine path over `memory`, and a function that closes them."""
     from core.memory.index import MemoryIndex
-    from core.memory.recall import Recaller
+    from core.memory.recall.fusion import Recaller
 
     index = MemoryIndex(memory)
     recaller = Recaller(index)

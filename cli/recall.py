@@ -11,7 +11,7 @@ import typer
 from cli.common import console, report, settings_or_exit
 
 if TYPE_CHECKING:
-    from core.memory.recall import RecallHit
+    from core.memory.recall.lines import RecallHit
 
 PATHS = ("fused", "morpheme", "dense", "trigram")
 
@@ -38,7 +38,7 @@ def recall(
     settings = settings_or_exit()
     folder = memory_dir or settings.memory_dir
     from core.memory.index import DB_NAME, MemoryIndex
-    from core.memory.recall import Recaller
+    from core.memory.recall.fusion import Recaller
 
     if not (folder / DB_NAME).exists():
         report(f"no index in {folder}: run `echo-brain replay` first",

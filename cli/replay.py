@@ -74,7 +74,7 @@ def run_replay(
 
 
 def _enrich(memory_dir: Path, bar: bool) -> None:
-    from core.memory.recall import enrich_all
+    from core.memory.recall.enrich import enrich_all
 
     if not bar:
         enrich_all(memory_dir)
@@ -93,7 +93,7 @@ def _enrich(memory_dir: Path, bar: bool) -> None:
 
 def _recall_summary(memory_dir: Path) -> None:
     from cli.common import console
-    from core.memory.indexer import read_progress
+    from core.memory.recall.indexer import read_progress
 
     doc = read_progress(memory_dir)
     if doc is None:

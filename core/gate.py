@@ -13,26 +13,15 @@ that was itself loaded from this machine.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
+from llm.loopback import is_loopback
 
 if TYPE_CHECKING:  # importing pydantic costs `echo-brain serve` time before its port opens
     from core.settings import Settings
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1 (a name or literal, brackets and case ignored)."""
-    name = host.strip().strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def open_door_error(host: str) -> ConfigError:

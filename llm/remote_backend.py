@@ -3,7 +3,6 @@ Ollama or another Echo Brain), streamed with httpx."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from llm.backend import Backend, BackendError, Generation
+from llm.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class RemoteBackend(Backend):
     def plaintext_abroad(self) -> bool:
         """True when prompts (with remembered lines) cross the network unencrypted."""
         parts = urlsplit(self.base_url)
-        return parts.scheme == "http" and not _loopback(parts.hostname or "")
+        return parts.scheme == "http" and not is_loopback(parts.hostname or "")
 
     def load(self) -> None:
         """Open the connection pool and probe `/models` (a failed probe is only a warning)."""
@@ -108,17 +108,6 @@ class RemoteBackend(Backend):
 
 
 _WARNED: set[str] = set()  # base URLs already warned about: once per process, not per restart
-
-
-def _loopback(host: str) -> bool:
-    """localhost or a loopback address literal (a name is not resolved: only these count)."""
-    name = host.strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _deltas(lines: Iterator[str], gen: Generation) -> Iterator[str]:

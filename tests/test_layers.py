@@ -24,6 +24,11 @@ OPTIONAL = ("origin_model", "tune", "trainkit", "dashboard")
 # (importer, imported) allowed at module level: the two trainers stand on the kit
 TORCH_SIDE = {("tune", "trainkit"), ("origin_model", "trainkit"), ("tune", "origin_model")}
 KIT_BELOW = ("origin_model", "tune", "cli", "api", "dashboard")  # never imported by trainkit
+# core.memory.recall: the query side (a server's request threads) never imports the writing
+# side (the background indexer's modules)
+RECALL = "core.memory.recall"
+RECALL_WRITERS = tuple(f"{RECALL}.{m}" for m in
+                       ("enrich", "graph", "indexer", "background", "vector_scrub"))
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,9 @@ def breaks(imp: Import, rule: str) -> bool:
         return (within(s, "origin_model") and within(t, "tune")) or (
             within(s, "tune") and within(t, "origin_model")
             and not within(t, "origin_model.corpus"))
+    if rule == "recall":
+        return (within(s, RECALL) and not any(within(s, w) for w in RECALL_WRITERS)
+                and any(within(t, w) for w in RECALL_WRITERS))
     if rule == "cli":
         return within(t, "cli") and not within(s, "cli")
     if rule == "optional":
@@ -119,7 +127,7 @@ def breaks(imp: Import, rule: str) -> bool:
 
 
 @pytest.mark.parametrize("rule", ["core", "memory", "cli", "optional", "api", "trainkit",
-                                  "trainers"])
+                                  "trainers", "recall"])
 def test_the_dependency_rule_holds(rule: str) -> None:
     assert violations(rule) == []
 
@@ -194,6 +202,13 @@ def test_no_import_cycle_anywhere_in_the_tree() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_recall_rule_sees_the_query_side_import_the_writing_side() -> None:
+    found = Import("core.memory.recall.fusion", "core.memory.recall.enrich.enrich_all", True, "x")
+    assert breaks(found, "recall")
+    assert not breaks(Import("core.memory.recall.enrich", "core.memory.recall.store", True, "x"),
+                      "recall")
 
 
 def test_the_kit_rules_see_an_import_from_above() -> None:

@@ -13,8 +13,8 @@ import httpx
 from core.memory.archive import discover
 from core.memory.forget.plan import physical_lines
 from core.memory.lines import TOMBSTONE, decode_part, parse_lines
-from core.memory.recall import enrich_all
-from core.memory.recall_store import RECALL_DB
+from core.memory.recall.enrich import enrich_all
+from core.memory.recall.store import RECALL_DB
 from core.memory.replay import replay_archive
 from core.memory.rows import rowid_of
 from tests.core.memory.forget_support import files_holding

@@ -22,10 +22,9 @@ from pathlib import Path
 from core.memory.archive import PartFile
 from core.memory.index import MemoryIndex
 from core.memory.read import part_from_bytes
-from core.memory.recall_store import RECALL_DB, RecallStore
+from core.memory.recall.store import FORGETS, HNSW_FILE, RECALL_DB, REMOVALS, RecallStore
+from core.memory.recall.vector_scrub import graph_lock, zero_vectors
 from core.memory.rows import fts_table, rowid_of
-from core.memory.vector_scrub import FORGETS, REMOVALS, graph_lock, zero_vectors
-from core.memory.vectors import HNSW_FILE
 
 log = logging.getLogger(__name__)
 

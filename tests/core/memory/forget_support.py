@@ -6,8 +6,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from core.memory.recall import enrich_all
-from core.memory.recall_store import RECALL_DB
+from core.memory.recall.enrich import enrich_all
+from core.memory.recall.store import RECALL_DB
 from core.memory.replay import replay_archive
 from core.memory.rows import FTS_TABLES, rowid_of
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from core.memory import analyzer_process
-from core.memory.analyzer_process import AnalyzerProcess
+from core.memory.recall import analyzer_process
+from core.memory.recall.analyzer_process import AnalyzerProcess
 
 # A stand-in child: answers like the real one, but hangs on the prompt 'stall'.
 CHILD = """

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.memory import vectors
+from core.memory.recall import embed as vectors
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,7 +24,7 @@ PROBE = textwrap.dedent(
     import json, os, resource, threading, time
     from concurrent.futures import ThreadPoolExecutor
     import numpy  # loaded before the embedder (with its BLAS threads), as other code may
-    from core.memory.vectors import Embedder
+    from core.memory.recall.embed import Embedder
 
     def tasks():
         return len(os.listdir("/proc/self/task"))
@@ -67,9 +67,9 @@ PRIORITY_PROBE = textwrap.dedent(
     """
     import json, os, sys, tempfile, time
     from pathlib import Path
-    from core.memory.background import RecallBackground
+    from core.memory.recall.background import RecallBackground
     from core.memory.index import MemoryIndex
-    from core.memory.recall import Recaller
+    from core.memory.recall.fusion import Recaller
     from core.memory.replay import ReplayStatus
 
     class Terms:  # Kiwi is not what this checks
@@ -162,7 +162,7 @@ def test_prompts_are_embedded_at_the_servers_priority_not_the_loaders() -> None:
 ENV_PROBE = textwrap.dedent(
     """
     import json, os
-    from core.memory import vectors
+    from core.memory.recall import embed as vectors
 
     class Recording(dict):
         writes = []

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.memory import backfill
-from core.memory.backfill import PROGRESS, Enricher
-from core.memory.recall_store import DIM
+from core.memory.recall import enrich
+from core.memory.recall.enrich import Enricher
+from core.memory.recall.store import DIM, PROGRESS
 from core.memory.replay import replay_archive
 
 REPO = Path(__file__).resolve().parents[3]
@@ -61,7 +61,7 @@ def test_a_failing_part_is_skipped_reported_and_retried(
         assert insight["recall_skipped"] == progress["skipped"]
 
         terms.broken = False  # later, the part is tried again and goes through
-        monkeypatch.setattr(backfill, "RETRY_FAILED_S", 0.0)
+        monkeypatch.setattr(enrich, "RETRY_FAILED_S", 0.0)
         for _ in range(20):
             if not enricher.step():
                 break

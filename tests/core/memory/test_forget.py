@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from core.errors import BadInput, NotFound
-from core.memory.backfill import Enricher
 from core.memory.forget import Forgetter, read_audit
 from core.memory.forget.journal import JOURNAL_DIR
 from core.memory.index import DB_NAME, MemoryIndex
 from core.memory.lines import TOMBSTONE, parse_lines
-from core.memory.recall import Recaller, enrich_all
-from core.memory.recall_store import RECALL_DB
-from core.memory.vectors import HNSW_FILE
+from core.memory.recall.enrich import Enricher, enrich_all
+from core.memory.recall.fusion import Recaller
+from core.memory.recall.store import HNSW_FILE, RECALL_DB
 from core.settings import Settings, load_settings
 from tests.core.memory.forget_support import (
     ARCHIVE,

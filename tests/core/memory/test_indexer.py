@@ -9,10 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from core.memory.backfill import BATCH
-from core.memory.indexer import job_lock, read_progress
-from core.memory.recall import enrich_all
-from core.memory.recall_store import RECALL_DB
+from core.memory.recall.enrich import BATCH, enrich_all
+from core.memory.recall.indexer import job_lock, read_progress
+from core.memory.recall.store import RECALL_DB
 from core.memory.replay import replay_archive
 from tests.core.memory.support import child_env
 
@@ -44,7 +43,7 @@ def test_kill_9_mid_embedding_loses_nothing_and_redoes_nothing(tmp_path: Path) -
     memory = tmp_path / "memory"
     _archive(memory)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.memory.indexer", str(memory), "--nice", "0"],
+        [sys.executable, "-m", "core.memory.recall.indexer", str(memory), "--nice", "0"],
         env=child_env(OMP_WAIT_POLICY="passive"), stdout=subprocess.DEVNULL,
     )
     try:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from core.memory.index import MemoryIndex
-from core.memory.recall import Recaller, enrich_all
-from core.memory.recall_store import RECALL_DB
+from core.memory.recall.dense import SEARCH_EXPANSION
+from core.memory.recall.enrich import enrich_all
+from core.memory.recall.fusion import Recaller
+from core.memory.recall.store import HNSW_FILE, RECALL_DB
 from core.memory.replay import replay_archive
-from core.memory.vectors import HNSW_FILE, SEARCH_EXPANSION
 
 REPO = Path(__file__).resolve().parents[3]
 ARCHIVE = """나의 말:
@@ -209,7 +210,7 @@ def test_a_question_asked_six_times_brings_its_answer_once(tmp_path: Path) -> No
 
 
 def test_near_identical_texts_count_once() -> None:
-    from core.memory.distinct import DistinctTexts
+    from core.memory.recall.distinct import DistinctTexts
 
     texts = DistinctTexts()
     assert texts.admit("What was the code for the blue safe?")

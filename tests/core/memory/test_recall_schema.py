@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from core.memory import recall_store
-from core.memory.recall_store import RECALL_DB, SCHEMA_VERSION, _migrate, _open
+from core.memory.recall import store as recall_store
+from core.memory.recall.store import RECALL_DB, SCHEMA_VERSION, _migrate, _open
 
 
 def statements(path: Path) -> list[str]:

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from core.memory import morphemes, vectors
+from core.memory.recall import embed, terms
 
 
 class SlowModel:
@@ -22,8 +22,8 @@ class SlowModel:
         time.sleep(0.3)
 
 
-@pytest.fixture(params=[(vectors, "Embedder", "shared_embedder"),
-                        (morphemes, "Analyzer", "shared_analyzer")])
+@pytest.fixture(params=[(embed, "Embedder", "shared_embedder"),
+                        (terms, "Analyzer", "shared_analyzer")])
 def shared(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     module, cls, getter = request.param
     assert isinstance(module, ModuleType)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from usearch.index import Index
 
-from core.memory.vector_scrub import FREE_KEY, slot_map, zero_vectors
+from core.memory.recall.vector_scrub import FREE_KEY, slot_map, zero_vectors
 
 DIM = 16
 

@@ -7,9 +7,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from core.memory.index import MemoryIndex
-from core.memory.recall import Recaller, enrich_all
+from core.memory.recall.enrich import enrich_all
+from core.memory.recall.fusion import Recaller
+from core.memory.recall.when import line_date, time_window
 from core.memory.replay import replay_archive
-from core.memory.when import line_date, time_window
 
 REPO = Path(__file__).resolve().parents[3]
 

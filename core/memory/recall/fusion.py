@@ -9,7 +9,8 @@ best WIDEN_HITS hits are widened to their turn (up to TURN_RADIUS neighbouring l
 same speaker) and their exchange (a question brings the reply that followed it, a reply the
 question it answered); a text (nearly) equal to one already taken is dropped, so `k` slots
 hold k different lines. A prompt that names a time ("last week", "지난주", "작년") favours
-the lines said then (core/memory/when.py). `k` counts the lines returned, widened turns included.
+the lines said then (core/memory/recall/when.py). `k` counts the lines returned, widened
+turns included.
 """
 
 from __future__ import annotations
@@ -24,23 +25,22 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.memory import lexical
 from core.memory import search as ms
-from core.memory.backfill import PROGRESS, enrich_all
-from core.memory.bm25 import MorphIndex
 from core.memory.index import MemoryIndex
-from core.memory.morphemes import TermSource, shared_analyzer
-from core.memory.recall_store import RecallStore
+from core.memory.recall import lexical
+from core.memory.recall.bm25 import MorphIndex
+from core.memory.recall.dense import DenseIndex
+from core.memory.recall.embed import Embedder, shared_embedder
+from core.memory.recall.lines import PATHS, PartCache, RecallHit
+from core.memory.recall.store import FORGETS, PROGRESS, RecallStore
+from core.memory.recall.terms import TermSource, shared_analyzer
+from core.memory.recall.when import time_window
 from core.memory.rows import Candidate
-from core.memory.turns import PATHS, PartCache, RecallHit
-from core.memory.vector_scrub import FORGETS
-from core.memory.vectors import DenseIndex, Embedder, shared_embedder
-from core.memory.when import time_window
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["PATHS", "Recaller", "RecallHit", "enrich_all"]
+__all__ = ["PATHS", "Recaller", "RecallHit"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ RRF_K = 10  # measured: 10 beat 30 and 60 on all three benchmark sets (BENCHMARK
 DEPTH = 50  # lines each path contributes to the fusion
 TURN_RADIUS = 1  # neighbouring lines of the same speaker's turn added to a hit
 WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant lines out)
-DISTINCT = True  # (near-)identical texts count once (core/memory/distinct.py)
+DISTINCT = True  # (near-)identical texts count once (core/memory/recall/distinct.py)
 EXCHANGES = True  # a widened question brings its reply, a reply its question
 TIME_BONUS = 1.0 / (RRF_K + 1)  # a line said when the prompt says ("last week") gains this
 

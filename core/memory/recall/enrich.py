@@ -27,10 +27,11 @@ from core.memory.index import DB_NAME
 from core.memory.insight import note_recall_skipped
 from core.memory.joblock import job_lock
 from core.memory.lines import PartLines
-from core.memory.morphemes import Analyzer, passage, shared_analyzer, stream
-from core.memory.recall_store import RecallStore, digest_of, encode_vector
+from core.memory.recall.embed import Embedder, shared_embedder
+from core.memory.recall.graph import HnswFile
+from core.memory.recall.store import PROGRESS, RecallStore, digest_of, encode_vector
+from core.memory.recall.terms import Analyzer, passage, shared_analyzer, stream
 from core.memory.rows import LINE_BITS, decode_lines, rowid_of
-from core.memory.vectors import Embedder, HnswFile, shared_embedder
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ MORPH_PARTS = 8  # parts analysed per step
 SAVE_EVERY_S = 30.0  # how often the HNSW graph is written while embedding, at least...
 SAVE_S_PER_1000 = 1.0  # ...plus this per 1,000 vectors (300k: every ~5 min; servers search
 # the vectors written since the last save exactly)
-PROGRESS = "progress"
 RETRY_FAILED_S = 600.0  # a part that failed is tried again after this (or when it changes)
 # Part of every part's signature: a change to what is indexed or embedded (new version)
 # re-analyses the morphemes; vectors are re-made only where a line's passage digest differs.

@@ -3,7 +3,7 @@
 `memory/.echo_recall.sqlite3` (WAL) holds what the background job derives from the index:
 - `morphs`: each line's morpheme terms (space-separated), rowid = the line's index rowid,
   and `seq`, the order it was written in (an empty text: the line is gone); servers rank
-  them with BM25 in memory (core/memory/bm25.py says why not FTS5's bm25());
+  them with BM25 in memory (core/memory/recall/bm25.py says why not FTS5's bm25());
 - `vectors`: one e5 passage vector per line (float16 blob), the digest of the text it
   was made from, and `seq`, the order it was written in (readers catch up by seq);
 - `enriched`: per part, the (size, mtime_ns) signature its morphemes and its vectors are
@@ -42,6 +42,12 @@ RECALL_DB = ".echo_recall.sqlite3"
 SCHEMA_VERSION = 2  # PRAGMA user_version; MIGRATIONS lead an older file here step by step
 READ_TIMEOUT_S = 0.5  # a reader never waits long: recall and /ready must stay fast
 DIM = 384
+# meta keys and the table every writer shares (the job, forgets, the readers)
+PROGRESS = "progress"  # meta: the job's progress (JSON)
+HNSW_SEQ = "hnsw_seq"  # meta: the newest seq the saved graph holds
+FORGETS = "forgets"  # meta: a counter every forget bumps (readers drop cached vectors)
+REMOVALS = "graph_removals"  # rowids whose vectors the job must still wipe from its graph
+HNSW_FILE = ".echo_vectors.usearch"  # the saved HNSW graph, beside the database (graph.py)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS morphs(
     rowid INTEGER PRIMARY KEY, seq INTEGER NOT NULL, terms TEXT NOT NULL);

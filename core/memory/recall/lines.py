@@ -17,10 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.memory.distinct import DistinctTexts
 from core.memory.lines import PartLines
+from core.memory.recall.distinct import DistinctTexts
+from core.memory.recall.when import line_date
 from core.memory.rows import decode_lines, number_of, part_id_of, rowid_of
-from core.memory.when import line_date
 
 CACHED_PARTS = 256
 PATHS = ("morpheme", "dense", "trigram")
@@ -36,7 +36,7 @@ class RecallHit:
     speaker: str
     text: str
     ranks: dict[str, int | None]
-    date: str | None = None  # ISO date of the day folder (core/memory/when.py)
+    date: str | None = None  # ISO date of the day folder (core/memory/recall/when.py)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for /api/memory/recall."""
@@ -135,7 +135,8 @@ class PartCache:
         """The first `k` lines of the hits, the first `hits` of them followed by their
         turn's neighbours (and, with `exchanges`, the other side of their exchange).
 
-        `distinct`: a text (nearly) equal to one already taken is skipped (core.memory.distinct).
+        `distinct`: a text (nearly) equal to one already taken is skipped
+        (core.memory.recall.distinct).
         """
         ranks = _rank_maps(ranked)
         out: list[RecallHit] = []

@@ -17,7 +17,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.memory.recall_store import RecallStore
+    from core.memory.recall.store import RecallStore
 
 K1 = 1.2
 B = 0.75

@@ -6,7 +6,7 @@ answers stay fast. Every worker of `serve --workers N` starts one, but only the 
 of `.echo_recall.lock` works; the others wait for the lock (a worker that dies frees it)
 and every one of them exits when its parent does.
 
-Run by hand: `python -m core.memory.indexer MEMORY_DIR`.
+Run by hand: `python -m core.memory.recall.indexer MEMORY_DIR`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def lower_priority(nice: int = 19) -> None:
 
 def run_job(memory_dir: Path, parent: int | None = None) -> None:
     """Wait for the lock, then enrich forever: new lines within seconds, until the parent goes."""
-    from core.memory.backfill import Enricher
+    from core.memory.recall.enrich import Enricher
 
     def orphaned() -> bool:
         return parent is not None and os.getppid() != parent
@@ -83,7 +83,7 @@ class IndexerProcess:
         """Start the child (low priority, one thread)."""
         env = dict(os.environ, OMP_WAIT_POLICY="passive", OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.memory.indexer", str(self.memory_dir),
+            [sys.executable, "-m", "core.memory.recall.indexer", str(self.memory_dir),
              "--parent", str(os.getpid()), "--nice", str(self.nice)],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         )
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s indexer %(message)s")
     lower_priority(args.nice)
-    from core.memory.vectors import prepare_engine
+    from core.memory.recall.embed import prepare_engine
 
     prepare_engine()  # start-up: the only time this process's environment changes
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # finally-blocks save the graph

@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 GRAPH_LOCK = ".echo_vectors.lock"
-REMOVALS = "graph_removals"  # rowids whose vectors the job must still wipe from its graph
-FORGETS = "forgets"  # meta: a counter every forget bumps (readers drop cached vectors)
 
 
 @contextmanager

@@ -1,9 +1,9 @@
 """What a server process runs for recall after the boot replay, and how far it got.
 
 Once the replay is done (never before: `/ready` does not wait for any of this), a
-background thread starts the analyzer child (Kiwi, core/memory/analyzer_process.py) and
+background thread starts the analyzer child (Kiwi, core/memory/recall/analyzer_process.py) and
 loads e5 for the prompts, then starts the indexer process
-(core/memory/indexer.py) unless ECHO_RECALL_INDEXER is off. `progress()` is the
+(core/memory/recall/indexer.py) unless ECHO_RECALL_INDEXER is off. `progress()` is the
 `recall` object of `/ready`: integer `done` and `total` line counts (lines with a
 vector), `morph_done`, `lines_per_s` and `eta_s`, read from the recall database.
 """
@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.memory.analyzer_process import AnalyzerProcess
-from core.memory.backfill import PROGRESS
-from core.memory.indexer import IndexerProcess
-from core.memory.recall import Recaller
+from core.memory.recall.analyzer_process import AnalyzerProcess
+from core.memory.recall.embed import start_engine_thread
+from core.memory.recall.fusion import Recaller
+from core.memory.recall.indexer import IndexerProcess
+from core.memory.recall.store import PROGRESS
 from core.memory.replay import ReplayStatus
-from core.memory.vectors import start_engine_thread
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The two lexical recall paths: BM25 over morphemes, and trigrams without a recency cut.
 
 - morphemes: the prompt's terms (same analysis as the lines), minus the ones so common
-  they carry no signal; BM25 over every line that holds any (core/memory/bm25.py).
+  they carry no signal; BM25 over every line that holds any (core/memory/recall/bm25.py).
 - trigram: each prompt word's lines from the trigram table, all of them, unless the word
   is in more than TRIGRAM_DF_CAP lines (then it is as good as a stop word); the lines
   holding the rarest words are checked against the text and ranked by BM25
@@ -15,8 +15,8 @@ import sqlite3
 from collections import defaultdict
 
 from core.memory import search as ms
-from core.memory.bm25 import MorphIndex
-from core.memory.morphemes import TermSource
+from core.memory.recall.bm25 import MorphIndex
+from core.memory.recall.terms import TermSource
 from core.memory.rows import fts_rowids
 
 COMMON_SHARE = 0.05  # a morpheme in more than this share of lines is dropped from a query

@@ -6,7 +6,7 @@ JSON string per line in, one JSON list of terms per line out. Until the child ha
 loaded (or after it died, until it is back) `terms()` returns [] and recall answers
 from the other paths.
 
-Run as `python -m core.memory.analyzer_process` (the server does it).
+Run as `python -m core.memory.recall.analyzer_process` (the server does it).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class AnalyzerProcess:
         self, command: list[str] | None = None, timeout_s: float = ANSWER_TIMEOUT_S
     ) -> None:
         """`command`: the child to run (a stand-in in tests); `timeout_s`: per answer."""
-        self.command = command or [sys.executable, "-m", "core.memory.analyzer_process"]
+        self.command = command or [sys.executable, "-m", "core.memory.recall.analyzer_process"]
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -138,7 +138,7 @@ def _read_line(fd: int, deadline: float) -> bytes:
 
 def serve(source: IO[str], sink: IO[str]) -> None:
     """The child's loop: a JSON string in, its terms out, until stdin closes."""
-    from core.memory.morphemes import Analyzer
+    from core.memory.recall.terms import Analyzer
 
     before = os.getpriority(os.PRIO_PROCESS, 0)
     with contextlib.suppress(OSError):  # load Kiwi (seconds of CPU) behind the answers…
