@@ -81,7 +81,7 @@ def test_unknown_route_is_a_json_404(server: Server) -> None:
 
 
 def test_head_and_get_root_answer_at_once(tmp_path: Path) -> None:
-    with run_server(tmp_path, start_timeout=5) as srv:
+    with run_server(tmp_path, start_timeout=60) as srv:
         assert httpx.head(srv.url + "/").status_code == 200
         doc = httpx.get(srv.url + "/").json()
         assert doc["name"] == "echo-brain" and doc["status"] == "ok"
