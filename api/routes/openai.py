@@ -27,14 +27,18 @@ MODEL_IDS: tuple[str, ...] = ("echo-brain", *CIRCUIT_NAMES)
 
 
 @router.get("/models")
-async def list_models(caller: CallerDep) -> dict[str, Any]:
-    """The four models: `echo-brain` (fan-out + merge) and each circuit alone."""
+async def list_models(brain: BrainDep, caller: CallerDep) -> dict[str, Any]:
+    """`echo-brain` (fan-out + merge) and each circuit alone that answers this caller (an
+    origin-only circuit, such as the origin's own model, is listed to the origin only)."""
     created = 1_700_000_000
+    circuits = brain.circuits
+    ids = [m for m in MODEL_IDS
+           if m not in circuits or circuits[m].serves(caller.is_origin)]
     return {
         "object": "list",
         "data": [
             {"id": m, "object": "model", "created": created, "owned_by": "echo-brain"}
-            for m in MODEL_IDS
+            for m in ids
         ],
     }
 

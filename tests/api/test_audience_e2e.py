@@ -123,6 +123,10 @@ def test_an_origin_only_circuit_is_unavailable_to_guests_and_the_others_answer(
             assert circuits["self"]["text"] == "" and doc["reply"]
             mine = client.post("/api/ask", json={"prompt": "hello"}, headers=bearer(ORIGIN))
             assert mine.json()["circuits"]["self"]["status"] == "ok"
+            listed = client.get("/v1/models", headers=bearer(ANA)).json()["data"]
+            assert [m["id"] for m in listed] == ["echo-brain", "emotion", "creation"]
+            listed = client.get("/v1/models", headers=bearer(ORIGIN)).json()["data"]
+            assert [m["id"] for m in listed] == ["echo-brain", "emotion", "creation", "self"]
             one = client.post("/v1/chat/completions", headers=bearer(ANA), json={
                 "model": "self", "messages": [{"role": "user", "content": "hello"}]})
             assert one.status_code == 403, one.text
