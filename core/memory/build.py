@@ -25,6 +25,7 @@ from core.memory.rows import FTS_KIND, FTS_SHARDS, FTS_TABLES, LINE_BITS
 
 log = logging.getLogger(__name__)
 HASHSIZE = 64 * 1024 * 1024 // FTS_SHARDS  # each trigram table's pending-terms budget
+SHARD_BATCH = 4096  # rows a trigram table takes in one insert during the cold build
 SHADOW_TABLES = tuple(f"{t}_{kind}" for t in FTS_TABLES for kind in ("data", "idx"))
 _FRAME = struct.Struct("<I")
 
@@ -102,16 +103,25 @@ def _build(path: str, read_fd: int) -> None:
         conn.execute(f"CREATE VIRTUAL TABLE {table} USING {FTS_KIND}")
         conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', ?)", (HASHSIZE,))
     conn.execute("BEGIN")
+    # a part's lines go to its table (rows.fts_table), in batches of SHARD_BATCH rows a table:
+    # one small insert per table per frame made the build ~25% slower than one table
+    held: list[list[tuple[int, str]]] = [[] for _ in FTS_TABLES]
+
+    def flush(shard: int) -> None:
+        table = FTS_TABLES[shard]
+        conn.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?,?)", held[shard])
+        held[shard].clear()
+
     with os.fdopen(read_fd, "rb", buffering=1 << 20) as pipe:
         while header := pipe.read(_FRAME.size):
             (size,) = _FRAME.unpack(header)
-            rows = marshal.loads(pipe.read(size))
-            shards: dict[int, list[tuple[int, str]]] = {}
-            for row in rows:  # a part's lines go to its table (rows.fts_table)
-                shards.setdefault((row[0] >> LINE_BITS) % FTS_SHARDS, []).append(row)
-            for shard, held in shards.items():
-                table = FTS_TABLES[shard]
-                conn.executemany(f"INSERT INTO {table}(rowid, text) VALUES (?,?)", held)
+            for row in marshal.loads(pipe.read(size)):
+                shard = (row[0] >> LINE_BITS) % FTS_SHARDS
+                held[shard].append(row)
+                if len(held[shard]) >= SHARD_BATCH:
+                    flush(shard)
+    for shard in range(FTS_SHARDS):
+        flush(shard)
     conn.execute("COMMIT")
     conn.close()
 
