@@ -92,8 +92,24 @@ def enrich(
 
 def alone_copy(memory: Path) -> Path:
     """The archive's part files copied beside it (same sizes and mtimes, so a copy indexed
-    before is reused), for the previous path's own index and vectors."""
+    before is reused), for the previous path's own index and vectors. A new copy starts
+    from the archive's index and recall database: its terms are analysed again (their
+    signature differs) and a vector is made again only where the passage differs."""
+    from core.memory.recall_store import RECALL_DB
+    from core.memory.vectors import HNSW_FILE
+
     copy = memory.parent / ALONE
+    if not (copy / RECALL_DB).exists() and (memory / RECALL_DB).is_file():
+        copy.mkdir(parents=True, exist_ok=True)
+        for name in (DB_NAME, RECALL_DB):
+            reader, writer = sqlite3.connect(memory / name), sqlite3.connect(copy / name)
+            try:
+                reader.backup(writer)
+            finally:
+                reader.close()
+                writer.close()
+        if (memory / HNSW_FILE).is_file():
+            shutil.copy2(memory / HNSW_FILE, copy / HNSW_FILE)
     want = {p.relative_to(memory) for p in memory.glob("day*/part*.txt")}
     for rel in sorted(want):
         source, target = memory / rel, copy / rel
