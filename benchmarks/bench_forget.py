@@ -45,7 +45,7 @@ def fill_standins(root: Path) -> int:
     import numpy as np
     from usearch.index import Index
 
-    from core.memory.recall.enrich import ENRICH_VERSION
+    from core.memory.recall.enrich import signature
     from core.memory.recall.store import (
         DIM,
         HNSW_FILE,
@@ -55,7 +55,7 @@ def fill_standins(root: Path) -> int:
         decode_vectors,
         digest_of,
     )
-    from core.memory.recall.terms import passage
+    from core.memory.recall.terms import passages
     from core.memory.rows import decode_lines, rowid_of
 
     index = sqlite3.connect(root / ".echo_index.sqlite3")
@@ -68,8 +68,9 @@ def fill_standins(root: Path) -> int:
                               "FROM parts").fetchall()
         for part_id, path, size, mtime, *stored in parts:
             lines = decode_lines(*stored)
-            rows = [(rowid_of(part_id, n), digest_of(passage(sp, t)))
-                    for n, sp, t in lines if rowid_of(part_id, n) not in have]
+            rows = [(rowid_of(part_id, n), digest_of(text)) for n, text in zip(
+                lines.numbers, passages(lines.speakers, lines.texts), strict=True)
+                    if rowid_of(part_id, n) not in have]
             vecs = rng.standard_normal((len(rows), DIM)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) if len(rows) else 1
             with store.transaction() as conn:
@@ -78,7 +79,7 @@ def fill_standins(root: Path) -> int:
                     [(r, d, seq + i, v.astype(np.float16).tobytes())
                      for i, ((r, d), v) in enumerate(zip(rows, vecs, strict=True), 1)])
                 conn.execute("UPDATE enriched SET vec=? WHERE part_id=?",
-                             (f"{ENRICH_VERSION}|{path}|{size}|{mtime}", part_id))
+                             (signature(path, size, mtime), part_id))
             seq += len(rows)
         graph = Index(ndim=DIM, metric="cos", dtype="f16")
         stored = store.query("SELECT rowid, vec FROM vectors")

@@ -22,12 +22,13 @@ from typing import Any
 
 from benchmarks.common import REPO, load_note, machine, write_section
 from benchmarks.recall_locomo import SHA256, SOURCE, build_locomo_set, load_locomo, locomo_path
-from benchmarks.recall_paths import all_runners, engine_available, enrich
+from benchmarks.recall_paths import all_runners, alone_copy, engine_available, enrich
 from benchmarks.recall_report import (
     PathResult,
     category_table,
     first_rank,
     goals,
+    goals_23,
     goals_table,
     info_line,
     misses,
@@ -43,11 +44,12 @@ FULL = {"ko_messages": 3_000, "queries": 300, "first": 1, "last": 10}
 QUICK = {"ko_messages": 3_000, "queries": 60, "first": 1, "last": 2}
 
 
-def prepare(memory: Path, with_engine: bool) -> dict[str, Any]:
-    """Replay the archive into the index (the project's replay), then morphemes and vectors."""
+def prepare(memory: Path, with_engine: bool, alone: bool = False) -> dict[str, Any]:
+    """Replay the archive into the index (the project's replay), then morphemes and vectors
+    (`alone`: each line without its neighbours, the previous path's copy)."""
     from core.memory.replay import replay_archive
 
-    manifest = memory.parent / "manifest"
+    manifest = memory.parent / ("manifest-alone" if alone else "manifest")
     manifest.mkdir(exist_ok=True)
     began = time.perf_counter()
     insight = replay_archive(memory, manifest)
@@ -55,8 +57,11 @@ def prepare(memory: Path, with_engine: bool) -> dict[str, Any]:
                            "replay_s": round(time.perf_counter() - began, 2)}
     if with_engine:
         began = time.perf_counter()
-        enrich(memory)
+        enrich(memory, alone=alone)
         out["enrich_s"] = round(time.perf_counter() - began, 2)
+    if with_engine and not alone:  # the previous path (lines alone) over a copy
+        copy = prepare(alone_copy(memory), with_engine, alone=True)
+        out["alone_enrich_s"] = copy.get("enrich_s")
     return out
 
 
@@ -131,7 +136,12 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
              "words, no stemmer); bm25s+stem = the same with PyStemmer's Snowball English "
              "(stemming and stop words: bm25s as its users run it). fused = the server's "
              "recall (distinct texts, exchanges); fused-lines = the fused path as before "
-             "issue 23 (lines, repeats kept); fused+distinct = distinct texts, no exchanges."]
+             "issue 23 (lines, repeats kept); fused+distinct = distinct texts, no exchanges. "
+             "Each line's BM25 terms hold its neighbours' (two lines before and after in "
+             "its part, its own terms three times; core/memory/recall/terms.py); its vector "
+             "is still made from the line alone. morpheme-alone, fused-alone = the same "
+             "paths over a copy of the archive whose lines were indexed alone (the path "
+             "before contextual passages)."]
     if not outcome["engine"]:
         parts.append("The recall engine (core/memory/recall/fusion.py) is not in this tree: only "
                      "today's path and bm25s were measured.")
@@ -147,6 +157,9 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
             parts.append("Per kind of question, recall@5 / recall@10 / MRR@10:\n\n"
                          + category_table(results, recall_set.queries))
     parts.append("### Goals (issue 16)\n\n" + goals_table(goals(outcome["results"])))
+    locomo = next((s.queries for s in outcome["sets"] if s.name == "locomo"), None)
+    parts.append("### Goals (issue 23, recall)\n\n"
+                 + goals_table(goals_23(outcome["results"], locomo)))
     if misses_per_path:
         for recall_set in outcome["sets"]:
             parts.append(f"### Misses: {recall_set.name}\n\n" + misses(
@@ -172,7 +185,8 @@ def main() -> None:
     sizes["every"] = args.every
     command = "python -m benchmarks.bench_recall" + (" --quick" if args.quick else "") + (
         f" --locomo {args.locomo}" if args.locomo else "") + (
-        f" --every {args.every}" if args.every > 1 else "")
+        f" --every {args.every}" if args.every > 1 else "") + "".join(
+        f" --only {name}" for name in args.only or [])
     outcome = run(args.work / ("quick" if args.quick else "full"), sizes, args.only)
     print(report(outcome, command, 0))
     if args.notes:

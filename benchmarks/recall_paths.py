@@ -3,6 +3,9 @@
 - `today`: `MemoryIndex.context_for` as of 5f19089 (benchmarks/legacy_recall.py);
 - `morpheme`, `dense`, `fused` (and `trigram`): the engine's `Recaller`
   (core/memory/recall/fusion.py);
+- `morpheme-alone`, `fused-alone` (and `dense-alone` when lines are embedded with their
+  neighbours): the same over a copy of the archive whose lines were embedded and indexed
+  alone (no neighbours: the path before contextual passages, issue 23 item 4);
 - `bm25s` (PyPI, the library peer) over the same clean lines the index holds: its default
   tokenizer (lowercased, regex `\\b\\w\\w+\\b`, bm25s's English stop words), without and with
   PyStemmer's Snowball English stemmer (`bm25s+stem`).
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -70,36 +74,93 @@ def engine_available() -> bool:
     return importlib.util.find_spec("core.memory.recall.fusion") is not None
 
 
-def enrich(memory: Path, progress: Callable[[int, int], None] | None = None) -> Any:
-    """Fill morphemes and vectors for an index the replay built (the engine's backfill)."""
+ALONE = "memory-alone"  # the copy of an archive whose lines are embedded and indexed alone
+NO_CONTEXT = (0, 0)
+
+
+def enrich(
+    memory: Path, progress: Callable[[int, int], None] | None = None, alone: bool = False
+) -> Any:
+    """Fill morphemes and vectors for an index the replay built (the engine's backfill);
+    `alone`: each line's passage and terms without its neighbours (the previous path)."""
     from core.memory.recall.enrich import enrich_all
 
+    if alone:
+        return enrich_all(memory, progress=progress, context=NO_CONTEXT,
+                          terms_context=NO_CONTEXT)
     return enrich_all(memory, progress=progress)
 
 
+def alone_copy(memory: Path) -> Path:
+    """The archive's part files copied beside it (same sizes and mtimes, so a copy indexed
+    before is reused), for the previous path's own index and vectors. A new copy starts
+    from the archive's index and recall database: its terms are analysed again (their
+    signature differs) and a vector is made again only where the passage differs."""
+    from core.memory.recall.store import HNSW_FILE, RECALL_DB
+
+    copy = memory.parent / ALONE
+    if not (copy / RECALL_DB).exists() and (memory / RECALL_DB).is_file():
+        copy.mkdir(parents=True, exist_ok=True)
+        for name in (DB_NAME, RECALL_DB):
+            reader, writer = sqlite3.connect(memory / name), sqlite3.connect(copy / name)
+            try:
+                reader.backup(writer)
+            finally:
+                reader.close()
+                writer.close()
+        if (memory / HNSW_FILE).is_file():
+            shutil.copy2(memory / HNSW_FILE, copy / HNSW_FILE)
+    want = {p.relative_to(memory) for p in memory.glob("day*/part*.txt")}
+    for rel in sorted(want):
+        source, target = memory / rel, copy / rel
+        same = target.is_file() and (
+            (a := source.stat()).st_size == (b := target.stat()).st_size
+            and a.st_mtime_ns == b.st_mtime_ns)
+        if not same:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for stale in set(copy.glob("day*/part*.txt")) - {copy / rel for rel in want}:
+        stale.unlink()
+    return copy
+
+
 def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]:
-    """One runner per engine path over `memory`, and a function that closes them."""
+    """One runner per engine path over `memory` (and over its ALONE copy when there is
+    one), and a function that closes them."""
     from core.memory.index import MemoryIndex
     from core.memory.recall.fusion import Recaller
 
     index = MemoryIndex(memory)
     recaller = Recaller(index)
+    alone_dir = memory.parent / ALONE
+    alone_index = MemoryIndex(alone_dir) if (alone_dir / DB_NAME).is_file() else None
+    alone = None if alone_index is None else Recaller(alone_index)
+    if alone is not None:
+        alone.terms_span = 1  # its terms are each line's own
 
-    def runner(path: str, distinct: bool = True, exchanges: bool = True) -> Runner:
+    def runner(path: str, distinct: bool = True, exchanges: bool = True,
+               over: Any = recaller) -> Runner:
         def run(prompt: str, k: int) -> list[Ref]:
-            recaller.distinct, recaller.exchanges = distinct, exchanges
+            over.distinct, over.exchanges = distinct, exchanges
             return [(h.day, int(h.part), int(h.line))
-                    for h in recaller.recall(prompt, k=k, path=path)]
+                    for h in over.recall(prompt, k=k, path=path)]
         return run
 
     def close() -> None:
-        recaller.close()
-        index.close()
+        for each in (recaller, index, alone, alone_index):
+            if each is not None:
+                each.close()
 
     runners = {path: runner(path) for path in ENGINE_PATHS}
     # the fused path one step at a time (issue 23): lines as before, then distinct texts
     runners["fused-lines"] = runner("fused", distinct=False, exchanges=False)
     runners["fused+distinct"] = runner("fused", distinct=True, exchanges=False)
+    if alone is not None:  # item 4: the same paths with every line embedded and indexed alone
+        from core.memory.recall.terms import CONTEXT
+
+        for path in ("morpheme", "dense", "fused"):
+            if path != "dense" or CONTEXT != NO_CONTEXT:  # else the same vectors as `dense`
+                runners[f"{path}-alone"] = runner(path, over=alone)
     return runners, close
 
 

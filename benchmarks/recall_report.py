@@ -149,6 +149,42 @@ def goals(sets: dict[str, dict[str, PathResult]]) -> list[tuple[str, str, bool]]
     return out
 
 
+def goals_23(
+    sets: dict[str, dict[str, PathResult]], locomo: list[Query] | None
+) -> list[tuple[str, str, bool]]:
+    """Issue 23's done-when on recall, against the previous path of the same run
+    (`fused-alone`: lines embedded and indexed alone), for the sets present."""
+    out: list[tuple[str, str, bool]] = []
+
+    def r10(name: str, path: str, kind: str | None = None) -> float | None:
+        result = sets.get(name, {}).get(path)
+        if result is None:
+            return None
+        if kind is None or locomo is None:
+            return result.metrics()["recall@10"]
+        ranks = [r for q, r in zip(locomo, result.ranks, strict=True) if q.note == kind]
+        return summarise(ranks)["recall@10"]
+
+    fused, stem = r10("locomo", "fused"), r10("locomo", "bm25s+stem")
+    if fused is not None and stem is not None:
+        out.append(("locomo: fused ≥ 0.75", f"{fused:.3f}", fused >= 0.75))
+        out.append(("locomo: fused ≥ bm25s+stem + 0.15", f"{fused:.3f} vs {stem:.3f}",
+                    fused >= stem + 0.15))
+    for kind in sorted({q.note for q in locomo or []}):
+        new, old = r10("locomo", "fused", kind), r10("locomo", "fused-alone", kind)
+        if new is not None and old is not None:
+            out.append((f"locomo {CATEGORY_NAMES.get(kind, kind)}: fused ≥ fused-alone",
+                        f"{new:.3f} vs {old:.3f}", new >= old))
+    new, old = r10("korean-paraphrase", "fused"), r10("korean-paraphrase", "fused-alone")
+    if new is not None and old is not None:
+        out.append(("korean-paraphrase: fused ≥ fused-alone", f"{new:.3f} vs {old:.3f}",
+                    new >= old))
+    new, dense = r10("cross-language", "fused"), r10("cross-language", "dense")
+    if new is not None and dense is not None:
+        out.append(("cross-language: fused ≥ dense", f"{new:.3f} vs {dense:.3f}", new >= dense))
+    return out
+
+
 def goals_table(rows: list[tuple[str, str, bool]]) -> str:
     """The goals as a markdown table."""
     lines = ["| goal | measured (recall@10) | met |", "|---|---|---|"]

@@ -139,3 +139,26 @@ def test_todays_path_finds_a_line_through_the_replays_index(tmp_path: Path) -> N
         assert legacy.recall("??", 10) == []
     finally:
         legacy.close()
+
+
+def test_the_previous_paths_copy_holds_the_same_parts_and_starts_from_the_index(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.recall_paths import alone_copy
+
+    memory = tmp_path / "memory"
+    write_archive(memory, [Turn("day0001", "나의 말:", ("첫 줄",), 1),
+                           Turn("day0002", "나의 말:", ("둘째 줄",), 2)])
+    replay_archive(memory, tmp_path / "manifest")
+    (memory / ".echo_recall.sqlite3").touch()  # an enriched archive (an empty database here)
+    copy = alone_copy(memory)
+    parts = sorted(p.relative_to(memory) for p in memory.glob("day*/part*.txt"))
+    assert parts and sorted(p.relative_to(copy) for p in copy.glob("day*/part*.txt")) == parts
+    for rel in parts:
+        assert (copy / rel).read_bytes() == (memory / rel).read_bytes()
+        assert (copy / rel).stat().st_mtime_ns == (memory / rel).stat().st_mtime_ns
+    assert (copy / DB_NAME).is_file()  # the index came along: the replay reuses it
+    (copy / "day0009").mkdir()
+    (copy / "day0009" / "part1.txt").write_text("stale", encoding="utf-8")
+    alone_copy(memory)
+    assert not (copy / "day0009" / "part1.txt").exists()  # a part gone from the archive goes

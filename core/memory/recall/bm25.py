@@ -47,6 +47,11 @@ class MorphIndex:
         """Lines with terms now."""
         return len(self.slot_of)
 
+    @property
+    def slots(self) -> int:
+        """Slots used, dead ones (lines written again or gone) included."""
+        return self._size
+
     def catch_up(self, store: RecallStore) -> int:
         """Read the rows written since the last catch-up; returns how many."""
         read = 0

@@ -30,7 +30,15 @@ from core.memory.lines import PartLines
 from core.memory.recall.embed import Embedder, shared_embedder
 from core.memory.recall.graph import HnswFile
 from core.memory.recall.store import PROGRESS, RecallStore, digest_of, encode_vector
-from core.memory.recall.terms import Analyzer, passage, shared_analyzer, stream
+from core.memory.recall.terms import (
+    CONTEXT,
+    TERMS_CONTEXT,
+    Analyzer,
+    contextual_terms,
+    passages,
+    shared_analyzer,
+    stream,
+)
 from core.memory.rows import LINE_BITS, decode_lines, rowid_of
 
 log = logging.getLogger(__name__)
@@ -43,7 +51,17 @@ SAVE_S_PER_1000 = 1.0  # ...plus this per 1,000 vectors (300k: every ~5 min; ser
 RETRY_FAILED_S = 600.0  # a part that failed is tried again after this (or when it changes)
 # Part of every part's signature: a change to what is indexed or embedded (new version)
 # re-analyses the morphemes; vectors are re-made only where a line's passage digest differs.
-ENRICH_VERSION = 3
+# 4: a line's BM25 terms hold its neighbours' (morphemes.TERMS_CONTEXT): every part's
+# morphemes are analysed again; vectors stay (a line is still embedded alone).
+ENRICH_VERSION = 4
+
+
+def signature(path: str, size: int, mtime_ns: int, context: tuple[int, int] = CONTEXT,
+              terms_context: tuple[int, int] = TERMS_CONTEXT) -> str:
+    """A part's signature: what was indexed (version, neighbours in a passage) and of which
+    file (path, size, mtime): a part whose signature changed is analysed again."""
+    what = f"{ENRICH_VERSION}:{context[0]},{context[1]}:{terms_context[0]},{terms_context[1]}"
+    return f"{what}|{path}|{size}|{mtime_ns}"
 
 
 @dataclass(frozen=True)
@@ -64,8 +82,14 @@ class Enricher:
         memory_dir: Path,
         analyzer: Analyzer | None = None,
         embedder: Embedder | None = None,
+        context: tuple[int, int] = CONTEXT,
+        terms_context: tuple[int, int] = TERMS_CONTEXT,
     ) -> None:
         self.memory_dir = Path(memory_dir)
+        # neighbours (before, after) in what is embedded / analysed for a line; a store is
+        # always filled with the same ones (the benchmark's previous path: (0, 0) and (0, 0))
+        self.context = context
+        self.terms_context = terms_context
         self.store = RecallStore(self.memory_dir)
         self._analyzer = analyzer
         self._embedder = embedder
@@ -152,7 +176,7 @@ class Enricher:
             ).fetchall()
         except sqlite3.OperationalError:  # no index yet: the replay has not run
             return []
-        return [PartSig(i, path, n, f"{ENRICH_VERSION}|{path}|{size}|{mtime}")
+        return [PartSig(i, path, n, self._signature(path, size, mtime))
                 for i, path, size, mtime, n in rows]
 
     def _lines(self, part: PartSig) -> PartLines:
@@ -164,8 +188,8 @@ class Enricher:
 
     def _fill_morphs(self, part: PartSig) -> int:
         lines = self._lines(part)
-        said = zip(lines.speakers, lines.texts, strict=True)
-        terms = self.analyzer.terms_many([passage(s, t) for s, t in said])
+        terms = contextual_terms(self.analyzer.terms_many(
+            passages(lines.speakers, lines.texts, (0, 0))), self.terms_context)
         lo, hi = _bounds(part.id)
         want = {rowid_of(part.id, n): stream(t) for n, t in zip(lines.numbers, terms, strict=True)}
         have = dict(self.store.query(
@@ -207,8 +231,8 @@ class Enricher:
         lo, hi = _bounds(part.id)
         have = dict(self.store.query(
             "SELECT rowid, digest FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)))
-        want = {rowid_of(part.id, n): passage(s, t) for n, s, t in zip(
-            lines.numbers, lines.speakers, lines.texts, strict=True)}
+        want = dict(zip((rowid_of(part.id, n) for n in lines.numbers),
+                        passages(lines.speakers, lines.texts, self.context), strict=True))
         missing = [(r, t, d) for r, t in want.items() if have.get(r) != (d := digest_of(t))]
         stale = [r for r in have if r not in want]
         if not missing:
@@ -241,7 +265,10 @@ class Enricher:
         assert self._index is not None
         row = self._index.execute(
             "SELECT path, size, mtime_ns FROM parts WHERE id=?", (part.id,)).fetchone()
-        return row is not None and f"{ENRICH_VERSION}|{row[0]}|{row[1]}|{row[2]}" == part.sig
+        return row is not None and self._signature(*row) == part.sig
+
+    def _signature(self, path: str, size: int, mtime_ns: int) -> str:
+        return signature(path, size, mtime_ns, self.context, self.terms_context)
 
     def _finish_part(self, part: PartSig, stale: list[int]) -> None:
         with self.store.transaction() as conn:
@@ -308,11 +335,14 @@ def _bounds(part_id: int) -> tuple[int, int]:
 
 
 def enrich_all(
-    memory_dir: Path, progress: Callable[[int, int], None] | None = None
+    memory_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+    context: tuple[int, int] = CONTEXT,
+    terms_context: tuple[int, int] = TERMS_CONTEXT,
 ) -> None:
     """Fill morphemes and vectors for every line the index holds, now (the job's code)."""
     with job_lock(Path(memory_dir), wait=True):
-        enricher = Enricher(Path(memory_dir))
+        enricher = Enricher(Path(memory_dir), context=context, terms_context=terms_context)
         try:
             while enricher.step():
                 if progress is not None:

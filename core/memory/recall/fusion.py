@@ -50,6 +50,9 @@ TURN_RADIUS = 1  # neighbouring lines of the same speaker's turn added to a hit
 WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant lines out)
 DISTINCT = True  # (near-)identical texts count once (core/memory/recall/distinct.py)
 EXCHANGES = True  # a widened question brings its reply, a reply its question
+# Postings are rebuilt once dead slots (lines written again: a re-analysis after an
+# ENRICH_VERSION change rewrites every line) reach the live ones plus this many
+RENEW_DEAD_SLOTS = 10_000
 TIME_BONUS = 1.0 / (RRF_K + 1)  # a line said when the prompt says ("last week") gains this
 
 
@@ -70,6 +73,8 @@ class Recaller:
         self.wait_for_models = wait_for_models
         self.distinct = DISTINCT
         self.exchanges = EXCHANGES
+        # lines whose terms each line's BM25 terms hold (the store's, lexical.TERMS_SPAN)
+        self.terms_span = lexical.TERMS_SPAN
         self.warmed = threading.Event()
         self.store = RecallStore(index.memory_dir, writer=False)
         self.dense = DenseIndex(index.memory_dir, self.store)
@@ -107,10 +112,14 @@ class Recaller:
 
     def _renew_after_forget(self) -> None:
         """A forgotten line's terms stay keys of the postings in memory (its slot is dead):
-        after a forget, new postings are built in the background and replace these."""
+        after a forget, new postings are built in the background and replace these; so too
+        when the dead slots reach the live ones plus RENEW_DEAD_SLOTS (lines analysed again)."""
         forgets = self.store.get_meta(FORGETS)
+        dead = self.morphs.slots - self.morphs.lines
         with self._lock:
-            if forgets == self._forgets or (self._renewal and self._renewal.is_alive()):
+            stale = dead >= max(self.morphs.lines, 1) + RENEW_DEAD_SLOTS
+            if (forgets == self._forgets and not stale) or (
+                    self._renewal and self._renewal.is_alive()):
                 return
             self._forgets = forgets
             self._renewal = threading.Thread(target=self._rebuild_morphs, daemon=True,
@@ -185,7 +194,8 @@ class Recaller:
         try:
             self._renew_after_forget()
             self.morphs.catch_up(self.store)
-            terms, share = lexical.morpheme_terms(self.analyzer, self.morphs, prompt, lines)
+            terms, share = lexical.morpheme_terms(self.analyzer, self.morphs, prompt, lines,
+                                                   self.terms_span)
             return self.morphs.search(terms, depth), share
         except sqlite3.Error as exc:
             log.warning("morpheme recall failed: %s", exc)

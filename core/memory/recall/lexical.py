@@ -16,7 +16,7 @@ from collections import defaultdict
 
 from core.memory import search as ms
 from core.memory.recall.bm25 import MorphIndex
-from core.memory.recall.terms import TermSource
+from core.memory.recall.terms import TERMS_CONTEXT, TermSource
 from core.memory.rows import fts_rowids
 
 COMMON_SHARE = 0.05  # a morpheme in more than this share of lines is dropped from a query
@@ -24,17 +24,22 @@ KEEP_RAREST = 2  # ...unless every term is that common: then the rarest few stay
 MAX_TERMS = 24
 TRIGRAM_DF_CAP = 4000
 TRIGRAM_POOL = 300
+TERMS_SPAN = 1 + TERMS_CONTEXT[0] + TERMS_CONTEXT[1]
 
 
 def morpheme_terms(
-    analyzer: TermSource, index: MorphIndex, prompt: str, lines: int
+    analyzer: TermSource, index: MorphIndex, prompt: str, lines: int, span: int = TERMS_SPAN
 ) -> tuple[list[str], float]:
-    """(the query terms worth matching, rarest first; the share of terms the archive holds)."""
+    """(the query terms worth matching, rarest first; the share of terms the archive holds).
+
+    `span`: how many lines' terms each line's BM25 terms hold (the line and its neighbours,
+    morphemes.TERMS_CONTEXT): a word said once stands in that many lines' terms, so "too
+    common" is measured against that many times the share."""
     terms = list(dict.fromkeys(analyzer.terms(prompt)))[:MAX_TERMS]
     if not terms:
         return [], 1.0
     docs = sorted((df, term) for term in terms if (df := index.doc_freq(term)))
-    limit = max(COMMON_SHARE * lines, 50)
+    limit = max(COMMON_SHARE * lines * span, 50)
     kept = [term for doc, term in docs if doc <= limit]
     share = len(docs) / len(terms)
     return (kept if kept else [term for _, term in docs[:KEEP_RAREST]]), share

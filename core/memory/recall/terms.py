@@ -37,6 +37,20 @@ ENGLISH_STOP = frozenset(
 MAX_LINE_CHARS = 2048  # a line longer than this is analysed by its first part only
 # Speakers that name a role, not a person: the origin, Echo, the assistants of old chats.
 ROLE_SPEAKERS = frozenset({"origin", "echo", "chatgpt", "assistant", "user"})
+# A line's passage (what is embedded for it) holds this many lines of the same part
+# before and after it, each cut to NEIGHBOUR_CHARS. (1, 1) was measured (BENCHMARKS.md
+# "Memory recall", issue 23 item 4): on the Korean sets, whose neighbouring lines are
+# unrelated messages, the dense path fell from 0.937 to 0.607 (paraphrase) and from 0.833
+# to 0.407 (English -> Korean): the neighbours drown a short line. So a line is embedded
+# alone, and its context goes into its BM25 terms only, where its own terms weigh more.
+CONTEXT = (0, 0)
+NEIGHBOUR_CHARS = 300
+# The same for a line's BM25 terms (the `morphs` table): the terms of this many lines
+# before and after (each neighbour's NEIGHBOUR_TERMS nearest), the line's own terms
+# TERMS_LINE_WEIGHT times, so a line still ranks above the neighbours that carry its words.
+TERMS_CONTEXT = (2, 2)
+TERMS_LINE_WEIGHT = 3
+NEIGHBOUR_TERMS = 40
 
 
 class TermSource(Protocol):
@@ -100,9 +114,53 @@ def named_speaker(speaker: str | None) -> str | None:
 
 
 def passage(speaker: str | None, text: str) -> str:
-    """What is embedded for a line: its text, after the speaker's name when it has one."""
+    """A line as it stands in a passage: its text, after the speaker's name when it has one."""
     name = named_speaker(speaker)
     return f"{name}: {text}" if name else text
+
+
+def passages(
+    speakers: Sequence[str | None],
+    texts: Sequence[str],
+    context: tuple[int, int] = CONTEXT,
+) -> list[str]:
+    """What is embedded for each line of one part: the line between its neighbours.
+
+    `context` = (lines before, lines after) of the same part, each neighbour cut to
+    NEIGHBOUR_CHARS (the end of a line before, the start of a line after), one line of
+    the passage per line of the part. "Yes, last Tuesday, with her sister" means something
+    only next to the question it answers. (0, 0): the line alone, as before ENRICH_VERSION 4.
+    The line alone is what recall returns and cites; only its vector and terms see this.
+    """
+    said = [passage(s, t) for s, t in zip(speakers, texts, strict=True)]
+    before, after = context
+    if not before and not after:
+        return said
+    out = []
+    for i, here in enumerate(said):
+        prev = [s[-NEIGHBOUR_CHARS:] for s in said[max(0, i - before) : i]]
+        nxt = [s[:NEIGHBOUR_CHARS] for s in said[i + 1 : i + 1 + after]]
+        out.append("\n".join([*prev, here, *nxt]))
+    return out
+
+
+def contextual_terms(
+    terms: Sequence[list[str]],
+    context: tuple[int, int] = TERMS_CONTEXT,
+    weight: int = TERMS_LINE_WEIGHT,
+) -> list[list[str]]:
+    """Each line's BM25 terms within one part: its neighbours' terms and its own, `weight`
+    times (the lines are analysed one by one, so context costs no analysis). (0, 0): the
+    line's own terms alone, as before ENRICH_VERSION 4."""
+    before, after = context
+    if not before and not after:
+        return [list(own) for own in terms]
+    out = []
+    for i, own in enumerate(terms):
+        prev = [t for line in terms[max(0, i - before) : i] for t in line[-NEIGHBOUR_TERMS:]]
+        nxt = [t for line in terms[i + 1 : i + 1 + after] for t in line[:NEIGHBOUR_TERMS]]
+        out.append([*prev, *(list(own) * weight), *nxt])
+    return out
 
 
 def _clean(text: str) -> str:

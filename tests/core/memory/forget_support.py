@@ -69,6 +69,17 @@ def vector_of(memory: Path, part_id: int, line: int) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
+def neighbour_terms(memory: Path, part_id: int, line: int) -> list[str]:
+    """A line's BM25 terms as the recall database holds them ([] when none)."""
+    conn = sqlite3.connect(memory / RECALL_DB)
+    try:
+        row = conn.execute("SELECT terms FROM morphs WHERE rowid=?",
+                           (rowid_of(part_id, line),)).fetchone()
+    finally:
+        conn.close()
+    return [] if row is None else row[0].split()
+
+
 def trigram_terms(memory: Path) -> set[str]:
     """Every term the FTS5 index holds postings for."""
     conn = sqlite3.connect(memory / ".echo_index.sqlite3")

@@ -16,7 +16,7 @@ from core.memory.index import DB_NAME, MemoryIndex
 from core.memory.lines import TOMBSTONE, parse_lines
 from core.memory.recall.enrich import Enricher, enrich_all
 from core.memory.recall.fusion import Recaller
-from core.memory.recall.store import HNSW_FILE, RECALL_DB
+from core.memory.recall.store import HNSW_FILE, RECALL_DB, RecallStore
 from core.settings import Settings, load_settings
 from tests.core.memory.forget_support import (
     ARCHIVE,
@@ -29,6 +29,7 @@ from tests.core.memory.forget_support import (
     build_template,
     copy_template,
     files_holding,
+    neighbour_terms,
     trigram_terms,
     vector_of,
 )
@@ -62,6 +63,7 @@ def test_a_forgotten_line_is_gone_from_every_file_and_recall(archive: Settings) 
     assert ".echo_index.sqlite3" in files_holding(memory, SECRET.encode())  # it was there
     assert ".echo_index.sqlite3" in files_holding(memory, "ꙮꙮ".encode())
     assert {"417", "830"} <= trigram_terms(memory)
+    assert "blue" in neighbour_terms(memory, part_id, 2)  # the line before holds its terms
 
     # a server's readers keep both databases open (so closing the forgetter's connections
     # does not checkpoint them): the bytes must be gone from the write-ahead logs regardless
@@ -92,6 +94,16 @@ def test_a_forgotten_line_is_gone_from_every_file_and_recall(archive: Settings) 
     assert (backup / PART).read_bytes() == (memory / PART).read_bytes()
     assert vector_of(memory, part_id, SECRET_LINE) is None
     assert vector_of(memory, part_id, 2) is not None  # its neighbour keeps its vector
+    # ...but not the secret's terms its BM25 terms held (contextual terms): the job makes
+    # them again from the part as it is now
+    store = RecallStore(memory, writer=False)
+    try:
+        terms = {t for (line,) in store.query("SELECT terms FROM morphs") for t in line.split()}
+    finally:
+        store.close()
+    assert not {"blue", "safe", "4172"} & terms
+    enrich_all(memory)
+    assert neighbour_terms(memory, part_id, 2) and "blue" not in neighbour_terms(memory, part_id, 2)
 
     index = MemoryIndex(memory)
     recaller = Recaller(index)
@@ -295,7 +307,10 @@ def test_a_warm_recaller_lets_go_of_the_line_in_memory(archive: Settings) -> Non
         recaller.warm()
         rowid = rowid_of(_part_id(archive), SECRET_LINE)
         [(terms,)] = recaller.store.query("SELECT terms FROM morphs WHERE rowid=?", (rowid,))
-        own = {t for t in terms.split() if recaller.morphs.doc_freq(t) == 1}
+        others = {t for line in ARCHIVE.splitlines() if line != SECRET
+                  for t in recaller.analyzer.terms(line)}
+        own = set(terms.split()) & set(recaller.analyzer.terms(SECRET)) - others
+        # its neighbours' terms hold them too (contextual terms): they go with it
         assert own and own <= set(recaller.morphs.docs)  # e.g. the safe's number
         assert recaller.recall("blue safe 4172-8830", 3, "dense")  # the graph is mapped
         forgetter = Forgetter(archive)
