@@ -1,11 +1,12 @@
-"""The training step's variants, measured side by side (part of bench_train).
+"""The training variants, measured side by side (part of bench_train).
 
-Quality: the new default step (the plan `trainkit.accel` makes for this machine) and
-the previous default (eager fp32: ECHO_TRAIN_BF16=0 ECHO_TRAIN_COMPILE=0) each train for the
-same minutes on the same corpus, at the same time (two child processes: the shared CPU's
-load falls on both alike), compile time counted in the new default's minutes. Speed: the
-plain eager fp32 loop (torch.optim.AdamW), the previous default and the new default take
-turns, step by step, on the same batches, so that a busy machine slows all three alike.
+Quality: the default settings and the previous defaults (the loss on every token, not only
+the replies', at a peak learning rate of 2e-3) each train for the same minutes on the same
+corpus, at the same time (two child processes: the shared CPU's load falls on both alike), with
+the step plan `trainkit.accel` makes for this machine, compile time counted in the minutes.
+Speed: the plain eager fp32 loop (torch.optim.AdamW), the eager fp32 step (ECHO_TRAIN_BF16=0
+ECHO_TRAIN_COMPILE=0) and the default step take turns, step by step, on the same batches, so
+that a busy machine slows all three alike.
 """
 
 from __future__ import annotations
@@ -21,21 +22,23 @@ from typing import Any
 
 from benchmarks.common import REPO
 
-PREVIOUS = {"ECHO_TRAIN_BF16": "0", "ECHO_TRAIN_COMPILE": "0"}
-VARIANTS: dict[str, dict[str, str]] = {"default": {}, "previous": PREVIOUS}
+# TrainConfig fields of each variant: {} is the default settings
+VARIANTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "previous": {"targets": "all", "lr": 2e-3},
+}
 
 
-def quality_side_by_side(work: Path, minutes: float,
-                         threads: int | None = None) -> dict[str, dict[str, Any]]:
-    """Both variants' quality runs at once; {variant: bench_train.quality() document}."""
+def quality_side_by_side(work: Path, minutes: float, threads: int | None = None,
+                         names: tuple[str, ...] = tuple(VARIANTS)) -> dict[str, dict[str, Any]]:
+    """The variants' quality runs at once; {variant: bench_train.quality() document}."""
     procs = {}
-    for name, extra in VARIANTS.items():
+    for name in names:
         folder = work / name
         folder.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in PREVIOUS}
-        env |= extra | {"PYTHONPATH": str(REPO)}
+        env = os.environ | {"PYTHONPATH": str(REPO)}
         cmd = [sys.executable, "-m", "benchmarks.bench_train", "--quality-child",
-               str(folder), "--minutes", str(minutes)]
+               str(folder), "--minutes", str(minutes), "--layout", json.dumps(VARIANTS[name])]
         cmd += ["--threads", str(threads)] if threads else []
         procs[name] = subprocess.Popen(cmd, env=env, cwd=folder)
     for name, proc in procs.items():

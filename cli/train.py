@@ -29,6 +29,9 @@ def train(
     threads: training.Threads = None,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, max=1024, help="Windows per step / 배치 크기")] = 16,
+    targets: Annotated[str, typer.Option(
+        "--targets", help="What the loss counts: replies (the assistant's turns) or all tokens "
+        "/ 손실에 넣을 토큰: replies(답변) 또는 all(전부)")] = "replies",
     as_json: training.AsJson = False,
 ) -> None:
     """Train the origin's own model on the memory archive / 기억으로 오리진의 모델을 학습합니다.
@@ -40,6 +43,9 @@ def train(
     if size not in ("nano", "small"):
         raise training.fail(f"--size must be nano or small, not {size!r}.",
                    f"--size는 nano 또는 small이어야 합니다({size!r}은 안 됩니다).")
+    if targets not in ("replies", "all"):
+        raise training.fail(f"--targets must be replies or all, not {targets!r}.",
+                            f"--targets는 replies 또는 all이어야 합니다({targets!r}은 안 됩니다).")
     training.check_horizon(minutes, steps)
     settings = settings_or_exit()
     memory = memory_dir or settings.memory_dir
@@ -50,7 +56,7 @@ def train(
 
     config = TrainConfig(size=size, steps=steps, minutes=None if steps else (minutes or 10.0),
                          batch_size=batch_size, checkpoint_every_s=checkpoint_minutes * 60,
-                         resume=resume, threads=threads)
+                         resume=resume, threads=threads, targets=targets)
     if steps is not None:
         config.log_every = max(1, min(config.log_every, steps // 10))
     summary = training.run_training(

@@ -101,7 +101,7 @@ class LlamaBackend(Backend):
             handle = self._load_adapter(Path(str(cfg.lora_path)), self._adapter["architecture"])
         self._live = LiveState(self._llama, handle, cfg.lora_scale)
         self._trained_on_memory = _flagged(self._llama.metadata)
-        self._formatter = _chat_formatter(self._llama)
+        self._formatter = chat_formatter(self._llama)
         started = time.monotonic()
         self._warm(cfg.prefixes)
         self._warmup_s = time.monotonic() - started
@@ -235,7 +235,7 @@ def _flagged(metadata: dict[str, str]) -> bool:
     return str(metadata.get(TRAINED_ON_MEMORY_KEY, "")).strip().lower() in ("true", "1")
 
 
-def _chat_formatter(llama: Any) -> Any:
+def chat_formatter(llama: Any) -> Any:
     """A Jinja2 formatter for the GGUF's own chat template (None when it has none)."""
     template = llama.metadata.get("tokenizer.chat_template")
     if not template:

@@ -63,3 +63,7 @@ class TrainConfig(RunConfig):
     """How long and how hard to train which size (the schedule's fields are the kit's)."""
 
     size: str = "nano"
+    lr: float = 4e-3  # the kit's 2e-3 before issue 24: chosen by the served-format figure
+    # what the loss counts: the assistant turns' tokens ('replies': what the model is served
+    # for; BENCHMARKS.md, "Origin model training") or every token ('all', before issue 24)
+    targets: str = "replies"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from core.settings import Settings
-from origin_model.config import CONTEXT, VOCAB_SIZE
+from origin_model.config import CONTEXT, IM_START_ID, VOCAB_SIZE
 from origin_model.corpus import ArchiveStats, Turn, iter_turns
 from origin_model.tokenizer import ChatEncoder, load_tokenizer, train_tokenizer, turn_text
 from trainkit import errors
@@ -26,6 +26,7 @@ from trainkit.files import guarded_write, read_record, tmp_path, write_text
 
 FORMAT_VERSION = "chatml-1"
 ENCODE_CHUNK = 2048
+IGNORE = -100  # a target the loss leaves out (torch's cross_entropy ignore_index)
 Progress = Callable[[str], None]
 
 
@@ -56,6 +57,20 @@ def split_text(memory_dir: Path, settings: Settings, held_out: bool) -> Iterator
     for turn in iter_turns(memory_dir, settings, ArchiveStats()):
         if is_held_out(turn) == held_out:
             yield turn_text(turn.role, turn.text, turn.first)
+
+
+def held_out_exchanges(memory_dir: Path, settings: Settings) -> Iterator[tuple[str, str]]:
+    """(user turn, reply) pairs whose reply is held out: the served-format figure's test set.
+
+    The reply must directly follow the user turn in the same part; the user turn itself may
+    be a training turn (the model saw the question, never this answer).
+    """
+    previous: Turn | None = None
+    for turn in iter_turns(memory_dir, settings, ArchiveStats()):
+        if (turn.role == "assistant" and previous is not None and previous.role == "user"
+                and previous.part == turn.part and is_held_out(turn)):
+            yield previous.text, turn.text
+        previous = turn
 
 
 def file_sha(path: Path) -> str:
@@ -174,17 +189,37 @@ class TokenStream:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def batch(self, rng: np.random.Generator, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """batch_size random windows: inputs and next-token targets, int64 (B, context)."""
+    def batch(self, rng: np.random.Generator, batch_size: int,
+              keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """batch_size random windows: inputs and next-token targets, int64 (B, context).
+
+        keep: which tokens count as targets (see `reply_tokens`); the others get IGNORE."""
         last = len(self.tokens) - self.context - 1
         starts = rng.integers(0, last, size=batch_size, endpoint=True)
         rows = np.stack([self.tokens[s : s + self.context + 1] for s in starts]).astype(np.int64)
-        return rows[:, :-1], rows[:, 1:]
+        targets = rows[:, 1:].copy()
+        if keep is not None:
+            targets[~np.stack([keep[s + 1 : s + self.context + 1] for s in starts])] = IGNORE
+        return rows[:, :-1], targets
 
-    def fixed_windows(self, max_tokens: int) -> tuple[np.ndarray, np.ndarray]:
-        """Non-overlapping windows from the start, up to max_tokens targets (the val set)."""
+    def reply_tokens(self, role_id: int) -> np.ndarray:
+        """Which tokens belong to a turn whose role begins with role_id (markup included)."""
+        tokens = np.asarray(self.tokens)
+        opens = tokens == IM_START_ID
+        at = np.flatnonzero(opens)
+        roles = tokens[np.minimum(at + 1, len(tokens) - 1)] == role_id
+        turn = np.cumsum(opens, dtype=np.int32) - 1  # the turn each token is in; -1 before
+        return np.where(turn >= 0, roles[np.maximum(turn, 0)], False)
+
+    def fixed_windows(self, max_tokens: int,
+                      keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Non-overlapping windows from the start, up to max_tokens targets (the val set);
+        keep as in `batch`."""
         count = max(1, min(max_tokens // self.context, (len(self.tokens) - 1) // self.context))
         span = count * self.context
         rows = np.asarray(self.tokens[: span + 1], dtype=np.int64)
-        return rows[:-1].reshape(count, self.context), rows[1:].reshape(count, self.context)
+        targets = rows[1:].copy()
+        if keep is not None:
+            targets[~keep[1 : span + 1]] = IGNORE
+        return rows[:-1].reshape(count, self.context), targets.reshape(count, self.context)
 

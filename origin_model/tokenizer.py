@@ -73,6 +73,11 @@ def copy_tokenizer(source: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def role_id(sp: spm.SentencePieceProcessor, role: str) -> int:
+    """The first token of a turn's body for this role (what follows its <|im_start|>)."""
+    return int(sp.encode(f"{role}\n")[0])
+
+
 def turn_text(role: str, text: str, first: bool) -> str:
     """One turn in the chat format the GGUF's template renders (markup as literal text)."""
     return f"{'<s>' if first else ''}<|im_start|>{role}\n{text}<|im_end|>\n"

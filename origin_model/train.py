@@ -18,11 +18,11 @@ import torch
 
 from core.settings import Settings
 from origin_model.config import TrainConfig, model_config, parameter_count
-from origin_model.data import DataInfo, TokenStream, prepare
+from origin_model.data import IGNORE, DataInfo, TokenStream, prepare
 from origin_model.evaluate import evaluate
 from origin_model.export import export_model, export_paths
 from origin_model.model import Transformer
-from origin_model.tokenizer import byte_lengths, load_tokenizer
+from origin_model.tokenizer import byte_lengths, load_tokenizer, role_id
 from trainkit import checkpoint as ckpt
 from trainkit import errors
 from trainkit.accel import StepLoss, StepPlan, plan_step
@@ -90,8 +90,17 @@ class NanoTraining:
         self.loss = StepLoss(model, plan.compile)
         context = model.config.context
         self.stream = TokenStream(data / "train.bin", context)
-        self.val = TokenStream(data / "val.bin", context).fixed_windows(config.val_tokens)
-        self.lengths = byte_lengths(load_tokenizer(data / "tokenizer.model"))
+        val = TokenStream(data / "val.bin", context)
+        sp = load_tokenizer(data / "tokenizer.model")
+        self.lengths = byte_lengths(sp)
+        self.keep: np.ndarray | None = None  # which targets count; None: every one
+        val_keep: np.ndarray | None = None
+        if config.targets == "replies":  # the assistant turns' tokens only, where there are any
+            replies, val_replies = (stream.reply_tokens(role_id(sp, "assistant"))
+                                    for stream in (self.stream, val))
+            if replies.any() and val_replies[1 : config.val_tokens + 1].any():
+                self.keep, val_keep = replies, val_replies
+        self.val = val.fixed_windows(config.val_tokens, val_keep)
 
     def start(self, run: Run) -> dict[str, Any]:
         """The model's size and the step plan."""
@@ -105,7 +114,9 @@ class NanoTraining:
 
     def step(self, run: Run) -> tuple[float, int]:
         """One step; a compiled step that fails is given up and the step taken eagerly."""
-        batch = self.stream.batch(run.rng, self.config.batch_size)
+        batch = self.stream.batch(run.rng, self.config.batch_size, self.keep)
+        while (batch[1] == IGNORE).all():  # no reply in any window: the loss would be 0/0
+            batch = self.stream.batch(run.rng, self.config.batch_size, self.keep)
         try:
             loss = self._step(run, batch)
         except Exception as exc:
@@ -148,6 +159,7 @@ class NanoTraining:
                      f"echo-brain origin {self.config.size}")
         return {
             "size": self.config.size, "parameters": parameter_count(self.model.config),
+            "targets": self.config.targets if self.keep is not None else "all",
             "config": self.model.config.as_dict(), "bf16": self.plan.bf16,
             "compile": self.loss.is_compiled, "compile_fallback": self.loss.fallback,
             "step_plan": self.plan.reason,

@@ -7,6 +7,7 @@ import math
 from trainkit.config import RunConfig
 
 WARMUP_FRACTION = 0.05
+MIN_WARMUP_STEPS = 10
 
 
 def progress_of(config: RunConfig, step: int, elapsed_s: float) -> float:
@@ -19,10 +20,16 @@ def progress_of(config: RunConfig, step: int, elapsed_s: float) -> float:
 def learning_rate(config: RunConfig, step: int, progress: float) -> float:
     """Linear warm-up, then cosine decay to min_lr_ratio · lr.
 
-    The warm-up ends after warmup_steps or 5 % of the run, whichever comes first: a slow
-    machine with --minutes 3 may make only a hundred steps in all.
+    The warm-up lasts warmup_steps or 5 % of the run, whichever comes first (a slow machine
+    with --minutes 3 may make only a hundred steps in all), but never under MIN_WARMUP_STEPS.
+    5 % of a timed run is reckoned in steps at the pace so far (step / progress): a first
+    step that compiles for longer than 5 % of the minutes used to end the warm-up before it
+    began, and the run started at the full rate (issue 24).
     """
     warmup = max(1, min(config.warmup_steps, (config.steps or 10**9) // 10))
-    warm = min(1.0, max((step + 1) / warmup, progress / WARMUP_FRACTION))
+    if progress > 0:
+        paced = math.ceil(WARMUP_FRACTION * step / progress)  # 5 % of the run, in steps
+        warmup = min(warmup, max(min(warmup, MIN_WARMUP_STEPS), paced))
+    warm = min(1.0, (step + 1) / warmup)
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
     return config.lr * warm * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine)

@@ -51,6 +51,10 @@ def test_schedule_warms_up_then_decays() -> None:
     assert rates[50] > rates[500] > rates[999] >= 1e-4 * 0.999
     timed = TrainConfig(minutes=3, lr=1e-3, warmup_steps=100)
     assert learning_rate(timed, 10, 0.06) > 0.99e-3  # a slow machine: warm after 5 % of the time
+    # a first step that compiled for 10 % of the minutes: the warm-up still happens
+    compiled = [learning_rate(timed, step, 0.1 + step * 1e-4) for step in range(12)]
+    assert compiled[0] <= 0.1e-3 < compiled[4] < compiled[8] < compiled[10]
+    assert compiled[10] > 0.95e-3
 
 
 def test_the_cli_and_the_package_import_without_torch() -> None:

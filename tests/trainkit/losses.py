@@ -20,7 +20,9 @@ from tests.origin_model.archive import make_archive
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = Path(__file__).with_name("reference_losses.json")
 DEMO_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-TRAIN_ARGS = ["--steps", "6", "--batch-size", "8", "--threads", "1", "--json"]
+# the loss on every token, as before issue 24 made the replies' tokens the default
+TRAIN_ARGS = ["--steps", "6", "--batch-size", "8", "--threads", "1", "--targets", "all",
+              "--json"]
 TUNE_ARGS = ["--steps", "5", "--context", "48", "--batch-size", "2", "--threads", "1",
              "--rank", "4", "--json"]
 PER_STEP = ("step", "train_loss", "val_loss", "val_bpb", "lr", "tokens_seen")
