@@ -104,7 +104,7 @@ def replies_text(exchanges: list[tuple[str, str]]) -> bytes:
 
 
 def quality(work: Path, minutes: float, threads: int | None = None, with_xz: bool = True,
-            layout: dict[str, str] | None = None) -> dict[str, Any]:
+            layout: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train nano on the real corpus for `minutes`, then bits per byte of the held-out text:
     bare (the validation turns as one text) and served (each held-out reply given its user
     turn, in the GGUF's chat template), with xz -9e given the training text for both."""

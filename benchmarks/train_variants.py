@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks.common import REPO
 
 # TrainConfig fields of each variant: {} is the default settings
-VARIANTS: dict[str, dict[str, str]] = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "previous": {"targets": "all", "lr": 2e-3},
 }

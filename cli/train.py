@@ -32,6 +32,7 @@ def train(
     targets: Annotated[str, typer.Option(
         "--targets", help="What the loss counts: replies (the assistant's turns) or all tokens "
         "/ 손실에 넣을 토큰: replies(답변) 또는 all(전부)")] = "replies",
+    lr: training.Lr = 4e-3,
     as_json: training.AsJson = False,
 ) -> None:
     """Train the origin's own model on the memory archive / 기억으로 오리진의 모델을 학습합니다.
@@ -56,7 +57,7 @@ def train(
 
     config = TrainConfig(size=size, steps=steps, minutes=None if steps else (minutes or 10.0),
                          batch_size=batch_size, checkpoint_every_s=checkpoint_minutes * 60,
-                         resume=resume, threads=threads, targets=targets)
+                         resume=resume, threads=threads, targets=targets, lr=lr)
     if steps is not None:
         config.log_every = max(1, min(config.log_every, steps // 10))
     summary = training.run_training(

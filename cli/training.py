@@ -41,6 +41,7 @@ CheckpointMinutes = Annotated[float, typer.Option(
     "--checkpoint-minutes", min=0.0001, help="Checkpoint every M minutes / 체크포인트 간격")]
 Threads = Annotated[int | None, typer.Option(
     "--threads", min=1, help="CPU threads (default: every core) / CPU 스레드 수")]
+Lr = Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate / 학습률")]
 AsJson = Annotated[bool, typer.Option(
     "--json", help="Print the summary as JSON / 요약을 JSON으로")]
 

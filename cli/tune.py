@@ -36,7 +36,7 @@ def tune(
         "--context", min=16, max=8192, help="Tokens per window / 창 길이")] = 128,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, max=256, help="Windows per step / 배치 크기")] = 4,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate / 학습률")] = 1e-3,
+    lr: training.Lr = 1e-3,
     val_tokens: Annotated[int, typer.Option(
         "--val-tokens", min=16, help="Held-out tokens scored at each log / 검증 토큰 수")] = 2048,
     resume: training.Resume = False,
