@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -56,6 +57,15 @@ def files_holding(root: Path, needle: bytes) -> list[str]:
     """Every file under `root` whose raw bytes hold `needle` (SQLite files, WAL included)."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")
                   if p.is_file() and needle in p.read_bytes())
+
+
+def files_holding_number(root: Path, number: str) -> list[str]:
+    """Every file under `root` whose raw bytes hold `number` as a number of its own, not as
+    digits inside a longer one (a progress document's timestamp like 1796331663.41725
+    holds any four digits now and then)."""
+    pattern = re.compile(rb"(?<![0-9.])" + re.escape(number.encode()) + rb"(?![0-9])")
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and pattern.search(p.read_bytes()))
 
 
 def vector_of(memory: Path, part_id: int, line: int) -> bytes | None:

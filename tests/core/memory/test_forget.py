@@ -29,6 +29,7 @@ from tests.core.memory.forget_support import (
     build_template,
     copy_template,
     files_holding,
+    files_holding_number,
     neighbour_terms,
     trigram_terms,
     vector_of,
@@ -183,12 +184,12 @@ def test_the_job_does_not_write_back_a_line_forgotten_under_its_feet(archive: Se
         while enricher.step():
             pass
         enricher.close()
-        assert files_holding(memory, blob) == [] and files_holding(memory, b"4172") == []
+        assert files_holding(memory, blob) == [] and files_holding_number(memory, "4172") == []
         assert vector_of(memory, stale.id, SECRET_LINE) is None
     finally:
         enricher.close()
     enrich_all(memory)  # a later run of the job re-adds nothing
-    assert files_holding(memory, b"4172") == [] and files_holding(memory, blob) == []
+    assert files_holding_number(memory, "4172") == [] and files_holding(memory, blob) == []
 
 
 def test_the_job_keeps_going_after_a_forget(archive: Settings) -> None:
