@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Rich wraps what the CLI prints at 80 columns when it is not a terminal: a long tmp path
+# (pytest-xdist adds popen-gwN/ to each) then breaks in the middle. Tests read it at 200.
+os.environ["COLUMNS"] = "200"
 
 # Marked here, by file, so that a new test in such a file is marked without thinking of it:
 # `make test-fast` runs `-m "not e2e and not slow"`, `make test` runs everything.
@@ -45,7 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point memory, backup, manifest and origin at tmp_path; models stay where setup put them."""
-    for var in list(__import__("os").environ):
+    for var in list(os.environ):
         if var.startswith("ECHO_") and var != "ECHO_MODELS_DIR":
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ECHO_MEMORY_DIR", str(tmp_path / "memory"))
@@ -59,6 +64,4 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def models_dir() -> Path:
     """Where setup put the demo model (ECHO_MODELS_DIR, else the repo's models/)."""
-    import os
-
     return Path(os.environ.get("ECHO_MODELS_DIR", REPO / "models")).resolve()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -17,13 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(
     os.environ.get("DASHBOARD_ARTIFACTS") or REPO / "tests" / "artifacts" / "dashboard"
 )
-
-
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise AssertionError("no free X display number in :90-:199")
 
 
 @pytest.fixture(autouse=True)
@@ -44,18 +38,27 @@ def xvfb() -> Iterator[str]:
     """Start `Xvfb :N` at 1280x800 for the session; its DISPLAY string."""
     binary = shutil.which("Xvfb")
     assert binary, "Xvfb is missing: run scripts/setup.sh --dev (Debian's xvfb)"
-    n = _free_display()
+    # -displayfd: Xvfb takes the first free display itself and writes its number once it
+    # accepts connections (no race between two test processes picking the same one)
+    read, write = os.pipe()
     proc = subprocess.Popen(
-        [binary, f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [binary, "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write,),
     )
-    socket = Path(f"/tmp/.X11-unix/X{n}")
+    os.close(write)
+    data = b""
     deadline = time.monotonic() + 20
-    while not socket.exists():
-        assert proc.poll() is None, f"Xvfb :{n} exited with {proc.returncode}"
-        assert time.monotonic() < deadline, f"Xvfb :{n} did not start"
-        time.sleep(0.05)
+    while not data.endswith(b"\n"):
+        assert time.monotonic() < deadline, "Xvfb did not start"
+        ready, _, _ = select.select([read], [], [], 0.5)
+        if ready:
+            chunk = os.read(read, 64)
+            assert chunk, f"Xvfb exited with {proc.poll()}"
+            data += chunk
+    os.close(read)
+    n = int(data)
     try:
         yield f":{n}"
     finally:

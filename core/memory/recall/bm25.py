@@ -127,6 +127,10 @@ class MorphIndex:
 
     def search(self, terms: list[str], n: int) -> list[int]:
         """Line rowids by BM25 over the terms, best first."""
+        return [rowid for rowid, _ in self.scored(terms, n)]
+
+    def scored(self, terms: list[str], n: int) -> list[tuple[int, float]]:
+        """(rowid, BM25 score) of the best lines for the terms, best first."""
         import numpy as np
 
         with self._lock:
@@ -150,4 +154,5 @@ class MorphIndex:
             else:
                 hit = np.flatnonzero(scores)
             best = hit[np.lexsort((-self._rowid[hit], -scores[hit]))]
-            return [int(r) for r in self._rowid[best]]
+            return [(int(r), float(s))
+                    for r, s in zip(self._rowid[best], scores[best], strict=True)]

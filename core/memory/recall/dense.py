@@ -40,6 +40,10 @@ class DenseIndex:
 
     def search(self, query: np.ndarray, n: int) -> list[int]:
         """Line rowids, nearest first."""
+        return [rowid for rowid, _ in self.scored(query, n)]
+
+    def scored(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """(rowid, cosine similarity) of the nearest lines, nearest first."""
         import numpy as np
 
         with self._lock:
@@ -54,7 +58,10 @@ class DenseIndex:
                 top = np.argsort(-sims)[:n] if len(sims) <= n else np.argpartition(-sims, n)[:n]
                 found += [(1.0 - float(sims[i]), int(self._keys[i])) for i in top]
         found.sort()
-        return list(dict.fromkeys(k for _, k in found))[:n]
+        best: dict[int, float] = {}
+        for distance, key in found:
+            best.setdefault(key, 1.0 - distance)
+        return list(best.items())[:n]
 
     def _refresh(self) -> None:
         import numpy as np
