@@ -61,6 +61,26 @@ class HnswFile:
         else:
             self.index, self.seq = index, saved
         self.catch_up()
+        self._mark_strays()
+
+    def _mark_strays(self) -> None:
+        """Queue for wiping every key the graph holds with no vector row (a line that left
+        the index while an older version of this code kept its vector in the graph): a
+        stray key takes a slot of every dense search and may point at a line that now has
+        another text under the same rowid."""
+        import numpy as np
+
+        if not len(self.index):
+            return
+        keys = np.asarray(self.index.keys, dtype=np.int64)
+        rows = np.asarray([r for (r,) in self.store.query("SELECT rowid FROM vectors")],
+                          dtype=np.int64)
+        strays = np.setdiff1d(keys, rows)
+        if len(strays):
+            log.info("the vector graph holds %d lines without a vector: wiping them", len(strays))
+            with self.store.transaction() as conn:
+                conn.executemany(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) VALUES (?)",
+                                 [(int(r),) for r in strays])
 
     def catch_up(self) -> int:
         """Add the vectors written after the graph's seq; returns how many."""
@@ -95,8 +115,13 @@ class HnswFile:
     def save(self, seq: int) -> None:
         """Write the graph (temp + rename), then record the seq it holds."""
         with graph_lock(self.path.parent):
-            removed = self.pending_removals()
-            wipe_keys(self.index, removed)
+            pending = self.pending_removals()
+            # a rowid with a vector row again (a line embedded anew after its old vector was
+            # queued) keeps its new vector; every other pending key is wiped
+            live = {r for (r,) in self.store.query(
+                f"SELECT v.rowid FROM vectors v JOIN {REMOVALS} g ON g.rowid = v.rowid")}
+            removed = pending
+            wipe_keys(self.index, [r for r in pending if r not in live])
             temp = self.path.with_name(self.path.name + ".tmp")
             self.index.save(str(temp))
             os.replace(temp, self.path)
