@@ -176,6 +176,9 @@ def goals_23(
             out.append((f"locomo {CATEGORY_NAMES.get(kind, kind)}: fused ≥ fused-alone",
                         f"{new:.3f} vs {old:.3f}", new >= old))
     new, old = r10("korean-paraphrase", "fused"), r10("korean-paraphrase", "fused-alone")
+    if new is not None:  # the figure, measured on the 94-catalogue set (b454cd4)
+        out.append(("korean-paraphrase: fused ≥ 0.950 (the issue's figure, 94 catalogues)",
+                    f"{new:.3f}", new >= 0.95))
     if new is not None and old is not None:
         out.append(("korean-paraphrase: fused ≥ fused-alone", f"{new:.3f} vs {old:.3f}",
                     new >= old))
