@@ -26,7 +26,13 @@ from pathlib import Path
 from core.memory.archive import PartFile
 from core.memory.index import MemoryIndex
 from core.memory.read import part_from_bytes
-from core.memory.recall.store import FORGETS, HNSW_FILE, RECALL_DB, REMOVALS, RecallStore
+from core.memory.recall.store import (
+    FORGETS,
+    HNSW_FILE,
+    RECALL_DB,
+    RecallStore,
+    queue_graph_removals,
+)
 from core.memory.recall.terms import CONTEXT, TERMS_CONTEXT
 from core.memory.recall.vector_scrub import graph_lock, zero_vectors
 from core.memory.rows import LINE_BITS, fts_table, rowid_of
@@ -106,7 +112,7 @@ def with_neighbours(store: RecallStore, part_id: int, rowids: list[int], span: i
 def _scrub_rows(conn: sqlite3.Connection, rowids: list[int], marks: str) -> None:
     conn.execute(f"DELETE FROM vectors WHERE rowid IN ({marks})", rowids)
     _scrub_terms(conn, rowids)
-    conn.executemany(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) VALUES (?)", [(r,) for r in rowids])
+    queue_graph_removals(conn, rowids)
     count = conn.execute("SELECT value FROM meta WHERE key=?", (FORGETS,)).fetchone()
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                  (FORGETS, str(int(count[0]) + 1 if count else 1)))

@@ -31,10 +31,10 @@ from core.memory.recall.embed import Embedder, shared_embedder
 from core.memory.recall.graph import HnswFile
 from core.memory.recall.store import (
     PROGRESS,
-    REMOVALS,
     RecallStore,
     digest_of,
     encode_vector,
+    queue_graph_removals,
 )
 from core.memory.recall.terms import (
     CONTEXT,
@@ -279,7 +279,7 @@ class Enricher:
     def _finish_part(self, part: PartSig, stale: list[int]) -> None:
         with self.store.transaction() as conn:
             conn.executemany("DELETE FROM vectors WHERE rowid=?", [(r,) for r in stale])
-            _queue_graph_removals(conn, stale)  # gone from the graph too, at the next save
+            queue_graph_removals(conn, stale)  # gone from the graph too, at the next save
             conn.execute("UPDATE enriched SET vec=? WHERE part_id=?", (part.sig, part.id))
         self.done -= len(stale)
 
@@ -291,8 +291,8 @@ class Enricher:
                 "SELECT rowid FROM morphs WHERE rowid BETWEEN ? AND ? AND terms != ''", (lo, hi))
             with self.store.transaction() as conn:
                 self._write_morphs(conn, [(r, "") for (r,) in have])
-                conn.execute(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) SELECT rowid FROM vectors"
-                             " WHERE rowid BETWEEN ? AND ?", (lo, hi))
+                queue_graph_removals(conn, [r for (r,) in conn.execute(
+                    "SELECT rowid FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi))])
                 removed = conn.execute(
                     "DELETE FROM vectors WHERE rowid BETWEEN ? AND ?", (lo, hi)).rowcount
                 conn.execute("DELETE FROM enriched WHERE part_id=?", (part_id,))
@@ -337,11 +337,6 @@ class Enricher:
             self._index.close()
             self._index = None
         self.store.close()
-
-
-def _queue_graph_removals(conn: sqlite3.Connection, rowids: list[int]) -> None:
-    conn.executemany(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) VALUES (?)",
-                     [(r,) for r in rowids])
 
 
 def _bounds(part_id: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from core.memory.recall.store import (
     REMOVALS,
     RecallStore,
     decode_vectors,
+    queue_graph_removals,
 )
 from core.memory.recall.vector_scrub import graph_lock, wipe_keys
 
@@ -79,8 +80,7 @@ class HnswFile:
         if len(strays):
             log.info("the vector graph holds %d lines without a vector: wiping them", len(strays))
             with self.store.transaction() as conn:
-                conn.executemany(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) VALUES (?)",
-                                 [(int(r),) for r in strays])
+                queue_graph_removals(conn, strays.tolist())
 
     def catch_up(self) -> int:
         """Add the vectors written after the graph's seq; returns how many."""
@@ -120,11 +120,10 @@ class HnswFile:
             # queued) keeps its new vector; every other pending key is wiped
             live = {r for (r,) in self.store.query(
                 f"SELECT v.rowid FROM vectors v JOIN {REMOVALS} g ON g.rowid = v.rowid")}
-            removed = pending
             wipe_keys(self.index, [r for r in pending if r not in live])
             temp = self.path.with_name(self.path.name + ".tmp")
             self.index.save(str(temp))
             os.replace(temp, self.path)
             with self.store.transaction() as conn:
                 self.store.put_meta(conn, HNSW_SEQ, seq)
-                conn.executemany(f"DELETE FROM {REMOVALS} WHERE rowid=?", [(r,) for r in removed])
+                conn.executemany(f"DELETE FROM {REMOVALS} WHERE rowid=?", [(r,) for r in pending])

@@ -28,7 +28,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,12 @@ def digest_of(text: str) -> int:
     """A stable signed 64-bit digest of a line's text (Python's hash() is salted)."""
     raw = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(raw, "big", signed=True)
+
+
+def queue_graph_removals(conn: sqlite3.Connection, rowids: Iterable[int]) -> None:
+    """Queue rowids whose vectors the job must wipe from its graph at its next save."""
+    conn.executemany(f"INSERT OR IGNORE INTO {REMOVALS}(rowid) VALUES (?)",
+                     [(int(r),) for r in rowids])
 
 
 def encode_vector(vec: np.ndarray) -> bytes:
