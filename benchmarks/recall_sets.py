@@ -167,6 +167,38 @@ def build_korean_sets(
             RecallSet("cross-language", memory, cross_queries, info))
 
 
+def build_korean_train_set(
+    work: Path, max_messages: int, test_queries: int, locale: Path = LOCALE
+) -> RecallSet:
+    """Korean paraphrase pairs the benchmark does not ask (those after its first
+    `test_queries`), over an archive of their own that holds none of the benchmark's pairs'
+    texts: data to learn a setting from without looking at the test split."""
+    by_english, _ = read_catalogues(locale)
+    pairs = paraphrase_pairs(by_english)
+    test, train = pairs[:test_queries], pairs[test_queries:]
+    held_out = {normalise(query) for _, query, _ in train}
+    held_out |= {normalise(k) for _, query, others in test for k in (query, *others)}
+    wanted = [k for _, _, others in train for k in others]
+    everything = {k for translations in by_english.values() for k in translations.values()}
+    messages: dict[str, None] = {}
+    for korean in [*wanted, *sorted(everything, key=_stable)]:
+        if len(messages) >= max_messages:
+            break
+        if normalise(korean) not in held_out:
+            messages[korean] = None
+    order = sorted(messages, key=_stable)
+    turns = [
+        Turn(f"day{1 + i // TURNS_A_DAY:04d}", HEADERS[i % 2], tuple(korean.split("\n")), korean)
+        for i, korean in enumerate(order)
+    ]
+    memory = work / "ko-train" / "memory"
+    written = write_archive(memory, turns)
+    queries = _queries(written, [(query, others, english) for english, query, others in train])
+    info = {"pairs": len(train), "messages": len(order), "lines": len(written.texts),
+            "parts": written.parts, "reused": written.reused}
+    return RecallSet("korean-paraphrase-train", memory, queries, info)
+
+
 def _queries(
     written: Written, specs: list[tuple[str, list[str], str]]
 ) -> list[Query]:

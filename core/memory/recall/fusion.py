@@ -57,6 +57,12 @@ EXCHANGES = True  # a widened question brings its reply, a reply its question
 RENEW_DEAD_SLOTS = 10_000
 # a line said when the prompt says ("last week") gains this: a path's best line's score
 TIME_BONUS = 1.0
+# The lexical paths' weight (times the share above) for a prompt written mostly in Hangul:
+# learned by benchmarks/learn_fusion.py on Korean paraphrase pairs that the benchmark does
+# not ask (Debian's catalogues, pairs 301-551); other prompts keep 1 (no English data that is
+# not the benchmark's is here to learn from).
+HANGUL_LEXICAL_WEIGHT = 0.4
+HANGUL_SHARE = 0.5  # a prompt is "written in Hangul" when this share of its letters are
 
 
 class Recaller:
@@ -76,6 +82,7 @@ class Recaller:
         self.wait_for_models = wait_for_models
         self.distinct = DISTINCT
         self.exchanges = EXCHANGES
+        self.hangul_lexical_weight = HANGUL_LEXICAL_WEIGHT
         # lines whose terms each line's BM25 terms hold (the store's, lexical.TERMS_SPAN)
         self.terms_span = lexical.TERMS_SPAN
         self.warmed = threading.Event()
@@ -192,6 +199,8 @@ class Recaller:
         if path == "trigram" or (path == "fused" and self._thin(
                 {name: [r for r, _ in found] for name, found in ranked.items()}, k)):
             ranked["trigram"] = self._trigram(prompt, depth, lines)
+        if hangul(prompt):
+            share *= self.hangul_lexical_weight
         return ranked, {"morpheme": share, "dense": 1.0, "trigram": share}
 
     def _morpheme(
@@ -243,6 +252,13 @@ class Recaller:
         """Free the connections."""
         self.parts.close()
         self.store.close()
+
+
+def hangul(text: str) -> bool:
+    """Whether at least HANGUL_SHARE of the text's letters are Hangul."""
+    letters = [ch for ch in text if ch.isalpha()]
+    korean = sum(1 for ch in letters if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e")
+    return bool(letters) and korean >= HANGUL_SHARE * len(letters)
 
 
 def _fuse(

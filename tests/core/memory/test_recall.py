@@ -219,3 +219,24 @@ def test_near_identical_texts_count_once() -> None:
     assert not texts.admit("What was the code for the  blue  safes?")  # trigram overlap >= 0.9
     assert texts.admit("What was the code for the red door?")
     assert texts.admit("파란 금고") and not texts.admit("파란  금고!")
+
+
+def test_a_hangul_prompt_weighs_the_lexical_paths_by_the_learned_weight(
+    recaller: Recaller,
+) -> None:
+    from core.memory.recall.fusion import HANGUL_LEXICAL_WEIGHT, hangul
+
+    assert hangul("강아지랑 산책 갔던 날") and hangul("Rust 공부를 언제 시작했지?")
+    assert not hangul("When did I buy the laptop?") and not hangul("1234 !?")
+    assert 0 < HANGUL_LEXICAL_WEIGHT < 1  # learned by benchmarks/learn_fusion.py
+    try:
+        weights = {}
+        for weight in (1.0, HANGUL_LEXICAL_WEIGHT):
+            recaller.hangul_lexical_weight = weight
+            weights[weight] = [recaller._ranked(prompt, "fused", 50, 10)[1]["morpheme"]
+                               for prompt in ("강아지 산책", "a new laptop for Rust")]
+    finally:
+        recaller.hangul_lexical_weight = HANGUL_LEXICAL_WEIGHT
+    (ko_plain, en_plain), (ko_learned, en_learned) = weights[1.0], weights[HANGUL_LEXICAL_WEIGHT]
+    assert ko_learned == pytest.approx(ko_plain * HANGUL_LEXICAL_WEIGHT) and ko_plain > 0
+    assert en_learned == en_plain > 0  # an English prompt keeps the default
