@@ -142,20 +142,8 @@ def build_korean_sets(
     ][:max_queries]
     wanted = [k for _, _, others in pairs for k in others]
     wanted += [k for english in cross for k in by_english[english].values()]
-    everything = {k for translations in by_english.values() for k in translations.values()}
-    messages: dict[str, None] = {}
-    for korean in [*wanted, *sorted(everything, key=_stable)]:
-        if len(messages) >= max_messages:
-            break
-        if normalise(korean) not in held_out:
-            messages[korean] = None
-    order = sorted(messages, key=_stable)
-    turns = [
-        Turn(f"day{1 + i // TURNS_A_DAY:04d}", HEADERS[i % 2], tuple(korean.split("\n")), korean)
-        for i, korean in enumerate(order)
-    ]
     memory = work / "ko" / "memory"
-    written = write_archive(memory, turns)
+    written, order = _korean_archive(memory, by_english, wanted, held_out, max_messages)
     paraphrase = _queries(
         written, [(query, others, english) for english, query, others in pairs])
     cross_queries = _queries(
@@ -179,6 +167,20 @@ def build_korean_train_set(
     held_out = {normalise(query) for _, query, _ in train}
     held_out |= {normalise(k) for _, query, others in test for k in (query, *others)}
     wanted = [k for _, _, others in train for k in others]
+    memory = work / "ko-train" / "memory"
+    written, order = _korean_archive(memory, by_english, wanted, held_out, max_messages)
+    queries = _queries(written, [(query, others, english) for english, query, others in train])
+    info = {"pairs": len(train), "messages": len(order), "lines": len(written.texts),
+            "parts": written.parts, "reused": written.reused}
+    return RecallSet("korean-paraphrase-train", memory, queries, info)
+
+
+def _korean_archive(
+    memory: Path, by_english: dict[str, dict[str, str]], wanted: list[str], held_out: set[str],
+    max_messages: int,
+) -> tuple[Written, list[str]]:
+    """Write up to `max_messages` Korean messages as alternating single-line turns: the
+    wanted ones first, then any others, never a text in `held_out`; (written, their order)."""
     everything = {k for translations in by_english.values() for k in translations.values()}
     messages: dict[str, None] = {}
     for korean in [*wanted, *sorted(everything, key=_stable)]:
@@ -191,12 +193,7 @@ def build_korean_train_set(
         Turn(f"day{1 + i // TURNS_A_DAY:04d}", HEADERS[i % 2], tuple(korean.split("\n")), korean)
         for i, korean in enumerate(order)
     ]
-    memory = work / "ko-train" / "memory"
-    written = write_archive(memory, turns)
-    queries = _queries(written, [(query, others, english) for english, query, others in train])
-    info = {"pairs": len(train), "messages": len(order), "lines": len(written.texts),
-            "parts": written.parts, "reused": written.reused}
-    return RecallSet("korean-paraphrase-train", memory, queries, info)
+    return write_archive(memory, turns), order
 
 
 def _queries(

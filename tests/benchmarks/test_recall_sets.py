@@ -12,7 +12,12 @@ from pathlib import Path
 from benchmarks.legacy_recall import LegacyRecall
 from benchmarks.recall_archive import PART_LINES, Turn, write_archive
 from benchmarks.recall_report import PathResult, first_rank, summarise, union_recall
-from benchmarks.recall_sets import build_korean_sets, normalise, paraphrase_pairs
+from benchmarks.recall_sets import (
+    build_korean_sets,
+    build_korean_train_set,
+    normalise,
+    paraphrase_pairs,
+)
 from core.memory.index import DB_NAME
 from core.memory.replay import replay_archive
 
@@ -104,6 +109,27 @@ def test_archive_holds_no_query_and_maps_relevant_lines_exactly(tmp_path: Path) 
                             "시스템 콜이 잘못됨", "잘못된 시스템 콜", "권한 부여 거부"}
     assert {q.text for q in cross.queries} <= {"No such file or directory", "You have new mail.",
                                                "Bad system call"}
+
+
+def test_the_training_pairs_are_not_the_benchmarks_and_their_archive_holds_none_of_its(
+    tmp_path: Path,
+) -> None:
+    folder = locale(tmp_path)
+    korean, _ = build_korean_sets(tmp_path / "work", 100, 1, folder)
+    train = build_korean_train_set(tmp_path / "work", 100, 1, folder)
+    assert train.memory != korean.memory and len(train.queries) == 2
+    test_texts = {q.text for q in korean.queries}
+    test_texts |= {korean_line(korean.memory, ref) for q in korean.queries for ref in q.relevant}
+    assert not test_texts & {q.text for q in train.queries}
+    archive = {line for p in train.memory.rglob("part*.txt") for line in p.read_text().split("\n")}
+    assert not test_texts & archive
+    for query in train.queries:
+        assert query.text not in archive and query.relevant
+
+
+def korean_line(memory: Path, ref: tuple[str, int, int]) -> str:
+    day, part, line = ref
+    return (memory / day / f"part{part}.txt").read_text().split("\n")[line - 1]
 
 
 def test_turns_never_split_and_parts_stay_within_the_limit(tmp_path: Path) -> None:
