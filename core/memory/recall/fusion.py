@@ -196,8 +196,7 @@ class Recaller:
             ranked["morpheme"], share = self._morpheme(prompt, depth, lines)
         if vector is not None:
             ranked["dense"] = self._dense(vector, depth)
-        if path == "trigram" or (path == "fused" and self._thin(
-                {name: [r for r, _ in found] for name, found in ranked.items()}, k)):
+        if path == "trigram" or (path == "fused" and self._thin(ranked, k)):
             ranked["trigram"] = self._trigram(prompt, depth, lines)
         if hangul(prompt):
             share *= self.hangul_lexical_weight
@@ -239,10 +238,11 @@ class Recaller:
             log.warning("trigram recall failed: %s", exc)
             return []
 
-    def _thin(self, ranked: dict[str, list[int]], k: int) -> bool:
+    def _thin(self, ranked: dict[str, list[tuple[int, float]]], k: int) -> bool:
         """Whether the trigram path should join: the other paths found fewer than k lines
         together, or the enrichment has not reached every line yet."""
-        if len(set(ranked.get("morpheme", [])) | set(ranked.get("dense", []))) < k:
+        found = {rowid for name in ("morpheme", "dense") for rowid, _ in ranked.get(name, [])}
+        if len(found) < k:
             return True
         doc = self.store.get_meta(PROGRESS) or {}
         total = int(doc.get("total", 0))
