@@ -195,7 +195,7 @@ class MemoryIndex:
         try:
             match = ms.phrase_match(phrase)
             if match is None:
-                rows = self._like([phrase], k * 20)
+                rows = self.lines_holding([phrase], k * 20)
             else:
                 rows = self._candidates(match)
             return self._hits(ms.rank_phrase(rows, phrase, k))
@@ -211,7 +211,7 @@ class MemoryIndex:
             if not terms or k == 0:
                 return []
             match = ms.any_match(terms)
-            rows = self._candidates(match) if match else self._like(terms, 500)
+            rows = self._candidates(match) if match else self.lines_holding(terms, 500)
             return self._hits(ms.rank_terms(rows, terms, max(self.line_count(), 1), k))
         except (sqlite3.Error, ValueError) as exc:
             log.warning("memory context lookup failed: %s", exc)
@@ -222,7 +222,9 @@ class MemoryIndex:
             found = fts_rowids(self._db(), match, CANDIDATES, newest=True)
         return self._lines(found)
 
-    def _like(self, needles: list[str], limit: int) -> list[Candidate]:
+    def lines_holding(self, needles: list[str], limit: int) -> list[Candidate]:
+        """Lines holding any needle, newest parts first: a scan of the parts (LIKE), for
+        words too short for the trigram table (under 3 characters, such as "바다")."""
         where = " OR ".join("body LIKE ? ESCAPE '\\'" for _ in needles)
         with self._lock:
             parts = self._db().execute(

@@ -232,6 +232,9 @@ class Recaller:
                 terms, pool = lexical.trigram_pool(conn, prompt, lines)
             texts = self.parts.texts(pool)
             rows = [Candidate(r, None, texts[r]) for r in pool if r in texts]
+            short = [t for t in terms if ms.phrase_match(t) is None]
+            if not rows and short:  # "바다": under 3 characters, not in the trigram table
+                rows = self.index.lines_holding(short, lexical.TRIGRAM_POOL)
             best = [c.rowid for c in ms.rank_terms(rows, terms, lines, depth)]
             return [(rowid, float(len(best) - i)) for i, rowid in enumerate(best)]
         except sqlite3.Error as exc:

@@ -171,6 +171,9 @@ def test_a_server_recaller_answers_from_trigrams_until_its_models_are_warm(
         assert all(h.ranks.get("dense") is None and h.ranks.get("morpheme") is None
                    for h in hits), [h.ranks for h in hits]
         assert early.recall("주인공이 죽는 장면", 3, path="dense") == []
+        # a word under 3 characters is not in the trigram table: the parts are scanned for it
+        short = early.recall("영화", 3)
+        assert short and "영화" in short[0].text
     finally:
         early.close()
     warm = Recaller(recaller.index, wait_for_models=False)
