@@ -187,8 +187,8 @@ def _rank_maps(ranked: dict[str, list[int]]) -> dict[str, dict[int, int]]:
 def _hit(parts: dict[int, _Part], rowid: int, ranks: dict[str, dict[int, int]]) -> RecallHit | None:
     part = parts.get(part_id_of(rowid))
     pos = part.where.get(number_of(rowid)) if part else None
-    if part is None or pos is None:
-        return None
+    if part is None or pos is None or not part.lines.texts[pos].strip():
+        return None  # a blank line (a reply's paragraph break, written escaped) says nothing
     return RecallHit(
         part.day, part.part, number_of(rowid), part.lines.speakers[pos] or "",
         part.lines.texts[pos], {p: ranks[p].get(rowid) if p in ranks else None for p in PATHS},

@@ -243,3 +243,26 @@ def test_a_hangul_prompt_weighs_the_lexical_paths_by_the_learned_weight(
     (ko_plain, en_plain), (ko_learned, en_learned) = weights[1.0], weights[HANGUL_LEXICAL_WEIGHT]
     assert ko_learned == pytest.approx(ko_plain * HANGUL_LEXICAL_WEIGHT) and ko_plain > 0
     assert en_learned == en_plain > 0  # an English prompt keeps the default
+
+
+def test_a_blank_line_inside_a_reply_is_never_remembered(tmp_path: Path) -> None:
+    from core.memory.lines import escape_line
+    from core.memory.recall.lines import PartCache
+    from core.memory.rows import rowid_of
+
+    memory = tmp_path / "memory"
+    blank = escape_line("")
+    write_archive(memory, f"나의 말:\n바다 이야기 해줘\n에코의 말:\n파도가 밀려와요\n{blank}\n"
+                          "갈매기가 울어요\n")
+    replay_archive(memory, REPO / "manifest")
+    index = MemoryIndex(memory)
+    cache = PartCache(Path(index.db_path))
+    try:
+        rowids = [rowid_of(1, n) for n in range(1, 7)]
+        texts = [h.text for h in cache.hits(rowids, {})]
+        widened = [h.text for h in cache.widened(rowids, {}, 10, radius=1)]
+    finally:
+        cache.close()
+        index.close()
+    assert "파도가 밀려와요" in texts and "갈매기가 울어요" in texts
+    assert all(t.strip() for t in texts + widened), (texts, widened)
