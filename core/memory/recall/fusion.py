@@ -186,7 +186,7 @@ class Recaller:
         ranked: dict[str, list[tuple[int, float]]] = {}
         vector: Future[np.ndarray] | None = None
         if not self.wait_for_models and not self.warmed.is_set():
-            ranked["trigram"] = self._trigram(prompt, depth, max(self.parts.line_count(), 1))
+            ranked["trigram"], _ = self._trigram(prompt, depth, max(self.parts.line_count(), 1))
             return ranked, {"trigram": 1.0}
         if path in ("fused", "dense"):
             vector = self.embedder.query_async(prompt)  # e5 works while the morphemes run
@@ -196,11 +196,15 @@ class Recaller:
             ranked["morpheme"], share = self._morpheme(prompt, depth, lines)
         if vector is not None:
             ranked["dense"] = self._dense(vector, depth)
+        held = 0.0
         if path == "trigram" or (path == "fused" and self._thin(ranked, k)):
-            ranked["trigram"] = self._trigram(prompt, depth, lines)
-        if hangul(prompt):
-            share *= self.hangul_lexical_weight
-        return ranked, {"morpheme": share, "dense": 1.0, "trigram": share}
+            ranked["trigram"], held = self._trigram(prompt, depth, lines)
+        lexical_weight = self.hangul_lexical_weight if hangul(prompt) else 1.0
+        # each lexical path weighs the share of the prompt's terms its own index holds: the
+        # trigram path joins when the morphemes are behind (a line just said is in the
+        # trigram table seconds before its morphemes), so it cannot borrow theirs
+        return ranked, {"morpheme": share * lexical_weight, "dense": 1.0,
+                        "trigram": held * lexical_weight}
 
     def _morpheme(
         self, prompt: str, depth: int, lines: int
@@ -224,9 +228,12 @@ class Recaller:
             log.warning("dense recall failed: %s", exc)
             return []
 
-    def _trigram(self, prompt: str, depth: int, lines: int) -> list[tuple[int, float]]:
-        """(rowid, score) best first; the score falls linearly with the rank (the trigram
-        ranking keeps no score of its own)."""
+    def _trigram(
+        self, prompt: str, depth: int, lines: int
+    ) -> tuple[list[tuple[int, float]], float]:
+        """((rowid, score) best first, the share of the prompt's terms found in its
+        candidates); the score falls linearly with the rank (the trigram ranking keeps no
+        score of its own)."""
         try:
             with self.parts.connection() as conn:
                 terms, pool = lexical.trigram_pool(conn, prompt, lines)
@@ -236,10 +243,12 @@ class Recaller:
             if not rows and short:  # "바다": under 3 characters, not in the trigram table
                 rows = self.index.lines_holding(short, lexical.TRIGRAM_POOL)
             best = [c.rowid for c in ms.rank_terms(rows, terms, lines, depth)]
-            return [(rowid, float(len(best) - i)) for i, rowid in enumerate(best)]
+            held = sum(1 for t in terms if any(t in c.text.casefold() for c in rows))
+            return ([(rowid, float(len(best) - i)) for i, rowid in enumerate(best)],
+                    held / len(terms) if terms else 0.0)
         except sqlite3.Error as exc:
             log.warning("trigram recall failed: %s", exc)
-            return []
+            return [], 0.0
 
     def _thin(self, ranked: dict[str, list[tuple[int, float]]], k: int) -> bool:
         """Whether the trigram path should join: the other paths found fewer than k lines

@@ -266,3 +266,29 @@ def test_a_blank_line_inside_a_reply_is_never_remembered(tmp_path: Path) -> None
         index.close()
     assert "파도가 밀려와요" in texts and "갈매기가 울어요" in texts
     assert all(t.strip() for t in texts + widened), (texts, widened)
+
+
+def test_a_line_just_said_is_ranked_by_trigrams_while_its_morphemes_are_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory = tmp_path / "memory"
+    write_archive(memory)
+    replay_archive(memory, REPO / "manifest")
+    enrich_all(memory)
+    # said after the indexer's last pass: in the trigram table, not yet in the morphemes
+    write_archive(memory, "나의 말:\n바다\n에코의 말:\n어제 회사에서 긴 회의를 했는데 중간에 누가 "
+                          "바다 사진을 보여줬고 그 뒤로 다시 일만 했어\n", day="day0302")
+    replay_archive(memory, REPO / "manifest")
+    found = Recaller(MemoryIndex(memory))
+    try:
+        found.warm()
+        monkeypatch.setattr(found, "_thin", lambda ranked, k: True)
+        ranked, weights = found._ranked("바다", "fused", 50, 10)
+        assert ranked["trigram"] and weights["trigram"] > 0 and weights["morpheme"] == 0
+        texts = [h.text for h in found.recall("바다", 10)]
+        long = next(t for t in texts if "사진" in t)
+        # in the trigram path's order (the short line first), not the rowid's (a zero weight)
+        assert "바다" in texts and texts.index("바다") < texts.index(long), texts
+    finally:
+        found.close()
+        found.index.close()
