@@ -139,9 +139,9 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
         alone.terms_span = 1  # its terms are each line's own
 
     def runner(path: str, distinct: bool = True, exchanges: bool = True,
-               over: Any = recaller) -> Runner:
+               over: Any = recaller, copies: bool = True) -> Runner:
         def run(prompt: str, k: int) -> list[Ref]:
-            over.distinct, over.exchanges = distinct, exchanges
+            over.distinct, over.exchanges, over.copies = distinct, exchanges, copies
             return [(h.day, int(h.part), int(h.line))
                     for h in over.recall(prompt, k=k, path=path)]
         return run
@@ -155,6 +155,7 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
     # the fused path one step at a time (issue 23): lines as before, then distinct texts
     runners["fused-lines"] = runner("fused", distinct=False, exchanges=False)
     runners["fused+distinct"] = runner("fused", distinct=True, exchanges=False)
+    runners["fused-first-copy"] = runner("fused", copies=False)  # of identical texts, the first
     if alone is not None:  # item 4: the same paths with every line embedded and indexed alone
         from core.memory.recall.terms import CONTEXT
 

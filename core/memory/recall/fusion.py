@@ -11,9 +11,10 @@ this replaced reciprocal-rank fusion, which lost a path's margins; LoCoMo recall
 best WIDEN_HITS hits are widened to their turn (up to TURN_RADIUS neighbouring lines of the
 same speaker) and their exchange (a question brings the reply that followed it, a reply the
 question it answered); a text (nearly) equal to one already taken is dropped, so `k` slots
-hold k different lines. A prompt that names a time ("last week", "지난주", "작년") favours
-the lines said then (core/memory/recall/when.py). `k` counts the lines returned, widened
-turns included.
+hold k different lines, and of identical texts the copy whose turn fits the prompt best is
+the one kept (core/memory/recall/distinct.py). A prompt that names a time ("last week",
+"지난주", "작년") favours the lines said then (core/memory/recall/when.py). `k` counts the
+lines returned, widened turns included.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ TURN_RADIUS = 1  # neighbouring lines of the same speaker's turn added to a hit
 WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant lines out)
 DISTINCT = True  # (near-)identical texts count once (core/memory/recall/distinct.py)
 EXCHANGES = True  # a widened question brings its reply, a reply its question
+COPIES = True  # of identical texts, the copy whose turn fits best stands for them
+COPIES_HEAD = 3  # copies of one text are compared among the first COPIES_HEAD * k hits
 # Postings are rebuilt once dead slots (lines written again: a re-analysis after an
 # ENRICH_VERSION change rewrites every line) reach the live ones plus this many
 RENEW_DEAD_SLOTS = 10_000
@@ -82,6 +85,7 @@ class Recaller:
         self.wait_for_models = wait_for_models
         self.distinct = DISTINCT
         self.exchanges = EXCHANGES
+        self.copies = COPIES
         self.hangul_lexical_weight = HANGUL_LEXICAL_WEIGHT
         # lines whose terms each line's BM25 terms hold (the store's, lexical.TERMS_SPAN)
         self.terms_span = lexical.TERMS_SPAN
@@ -161,6 +165,8 @@ class Recaller:
         if (window := time_window(prompt, self.today())) is not None:
             self._favour(scores, window)
         fused = sorted(scores, key=lambda r: (-scores[r], -r))
+        if self.distinct and self.copies:  # which copy of a repeated text stands for it
+            fused = self.parts.distinct_copies(fused, scores, TURN_RADIUS, COPIES_HEAD * k)
         return self.parts.widened(fused, ranked, k, TURN_RADIUS, WIDEN_HITS,
                                   distinct=self.distinct, exchanges=self.exchanges)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.memory.lines import PartLines
-from core.memory.recall.distinct import DistinctTexts
+from core.memory.recall.distinct import DistinctTexts, choose_copies
 from core.memory.recall.when import line_date
 from core.memory.rows import decode_lines, number_of, part_id_of, rowid_of
 
@@ -127,6 +127,27 @@ class PartCache:
         parts = self._load({part_id_of(r) for r in rowids})
         ranks = _rank_maps(ranked)
         return [h for r in rowids if (h := _hit(parts, r, ranks)) is not None]
+
+    def distinct_copies(
+        self, rowids: list[int], scores: dict[int, float], radius: int, head: int
+    ) -> list[int]:
+        """`rowids` with the identical texts among the first `head` reduced to one copy: the
+        one whose turn (itself and up to `radius` neighbours of its speaker) and exchange
+        partner score best (core.memory.recall.distinct.choose_copies)."""
+        front = rowids[:head]
+        parts = self._load({part_id_of(r) for r in front})
+        texts: dict[int, str] = {}
+        for rowid in front:
+            part = parts.get(part_id_of(rowid))
+            pos = part.where.get(number_of(rowid)) if part else None
+            if part is not None and pos is not None:
+                texts[rowid] = part.lines.texts[pos]
+
+        def turn_score(rowid: int) -> float:
+            around = _neighbours(parts, rowid, radius) + _partner(parts, rowid)
+            return scores.get(rowid, 0.0) + sum(scores.get(r, 0.0) for r in around)
+
+        return choose_copies(front, texts, turn_score) + rowids[head:]
 
     def widened(
         self, rowids: list[int], ranked: dict[str, list[int]], k: int, radius: int,

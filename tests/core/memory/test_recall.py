@@ -222,6 +222,48 @@ def test_near_identical_texts_count_once() -> None:
     assert not texts.admit("What was the code for the  blue  safes?")  # trigram overlap >= 0.9
     assert texts.admit("What was the code for the red door?")
     assert texts.admit("파란 금고") and not texts.admit("파란  금고!")
+    # repeats count: one more name is a different line (plain trigram sets found them equal)
+    assert texts.admit("%s, %s, %s이(가) 작성함.") and texts.admit("%s, %s이(가) 작성함.")
+    assert not texts.admit("%s, %s, %s이(가) 작성함")
+
+
+def test_of_identical_texts_the_copy_whose_turn_fits_stands_for_them() -> None:
+    from core.memory.recall.distinct import choose_copies
+
+    texts = {1: "Where did we go?", 2: "the lake", 3: "where did we go", 4: "rain"}
+    fits = {1: 0.2, 3: 0.9}.get
+    assert choose_copies([1, 2, 3, 4], texts, lambda r: fits(r, 0.0)) == [3, 2, 4]
+    assert choose_copies([1, 2, 3, 4], texts, lambda r: 0.0) == [1, 2, 4]  # ties: the first
+    assert choose_copies([5, 1, 3], texts, lambda r: fits(r, 0.0)) == [5, 3]  # 5: no text
+
+
+def test_the_copy_of_a_repeated_question_is_the_one_whose_reply_fits(tmp_path: Path) -> None:
+    from core.memory.recall.lines import PartCache
+    from core.memory.rows import rowid_of
+
+    memory = tmp_path / "memory"
+    write_archive(memory, "나의 말:\nWhere did we go on Sunday?\n에코의 말:\nTo the lake, with "
+                          "her sister.\n나의 말:\nWhere did we go on Sunday?\n에코의 말:\n"
+                          "Nowhere, it rained all day.\n")
+    replay_archive(memory, REPO / "manifest")
+    index = MemoryIndex(memory)
+    cache = PartCache(Path(index.db_path))
+    try:
+        rowids = [rowid_of(1, n) for n in range(1, 9)]
+        by_text: dict[str, list[int]] = {}
+        for rowid, text in cache.texts(rowids).items():
+            by_text.setdefault(text, []).append(rowid)
+        first, second = by_text["Where did we go on Sunday?"]
+        lake = by_text["To the lake, with her sister."][0]
+        # the second copy ranks first on its own; the first copy's reply answers the prompt
+        scores = {second: 1.0, first: 0.9, lake: 0.5}
+        order = [second, first, lake]
+        chosen = cache.distinct_copies(order, scores, radius=1, head=10)
+        assert chosen == [first, lake]
+        assert cache.distinct_copies(order, scores, radius=1, head=0) == order  # not compared
+    finally:
+        cache.close()
+        index.close()
 
 
 def test_a_hangul_prompt_weighs_the_lexical_paths_by_the_learned_weight(
