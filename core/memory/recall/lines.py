@@ -108,14 +108,7 @@ class PartCache:
 
     def texts(self, rowids: list[int]) -> dict[int, str]:
         """The text of each rowid that exists."""
-        parts = self._load({part_id_of(r) for r in rowids})
-        out: dict[int, str] = {}
-        for rowid in rowids:
-            part = parts.get(part_id_of(rowid))
-            pos = part.where.get(number_of(rowid)) if part else None
-            if part is not None and pos is not None:
-                out[rowid] = part.lines.texts[pos]
-        return out
+        return _texts(self._load({part_id_of(r) for r in rowids}), rowids)
 
     def dates(self, rowids: list[int]) -> dict[int, date | None]:
         """The date of each rowid's part."""
@@ -136,12 +129,7 @@ class PartCache:
         partner score best (core.memory.recall.distinct.choose_copies)."""
         front = rowids[:head]
         parts = self._load({part_id_of(r) for r in front})
-        texts: dict[int, str] = {}
-        for rowid in front:
-            part = parts.get(part_id_of(rowid))
-            pos = part.where.get(number_of(rowid)) if part else None
-            if part is not None and pos is not None:
-                texts[rowid] = part.lines.texts[pos]
+        texts = _texts(parts, front)
 
         def turn_score(rowid: int) -> float:
             around = _neighbours(parts, rowid, radius) + _partner(parts, rowid)
@@ -199,6 +187,17 @@ class PartCache:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _texts(parts: dict[int, _Part], rowids: list[int]) -> dict[int, str]:
+    """The text of each rowid found in `parts`."""
+    out: dict[int, str] = {}
+    for rowid in rowids:
+        part = parts.get(part_id_of(rowid))
+        pos = part.where.get(number_of(rowid)) if part else None
+        if part is not None and pos is not None:
+            out[rowid] = part.lines.texts[pos]
+    return out
 
 
 def _rank_maps(ranked: dict[str, list[int]]) -> dict[str, dict[int, int]]:
