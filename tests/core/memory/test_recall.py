@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from core.memory.index import MemoryIndex
+from core.memory.lines import escape_line
 from core.memory.recall.dense import SEARCH_EXPANSION
 from core.memory.recall.enrich import enrich_all
 from core.memory.recall.fusion import Recaller
+from core.memory.recall.lines import PartCache
 from core.memory.recall.store import HNSW_FILE, RECALL_DB
 from core.memory.replay import replay_archive
+from core.memory.rows import rowid_of
 
 REPO = Path(__file__).resolve().parents[3]
 ARCHIVE = """나의 말:
@@ -42,6 +46,20 @@ def write_archive(memory: Path, text: str = ARCHIVE, day: str = "day0301", part:
     path = folder / f"part{part}.txt"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@contextmanager
+def replayed_parts(memory: Path, text: str) -> Iterator[PartCache]:
+    """A one-part archive written, replayed (no enrichment) and read through a PartCache."""
+    write_archive(memory, text)
+    replay_archive(memory, REPO / "manifest")
+    index = MemoryIndex(memory)
+    cache = PartCache(Path(index.db_path))
+    try:
+        yield cache
+    finally:
+        cache.close()
+        index.close()
 
 
 @pytest.fixture(scope="module")
@@ -238,21 +256,13 @@ def test_of_identical_texts_the_copy_whose_turn_fits_stands_for_them() -> None:
 
 
 def test_the_copy_of_a_repeated_question_is_the_one_whose_reply_fits(tmp_path: Path) -> None:
-    from core.memory.recall.lines import PartCache
-    from core.memory.rows import rowid_of
-
-    memory = tmp_path / "memory"
-    write_archive(memory, "나의 말:\nWhere did we go on Sunday?\n에코의 말:\nTo the lake, with "
-                          "her sister.\n나의 말:\nWhere did we go on Sunday?\n에코의 말:\n"
-                          "Nowhere, it rained all day.\n")
-    replay_archive(memory, REPO / "manifest")
-    index = MemoryIndex(memory)
-    cache = PartCache(Path(index.db_path))
-    try:
+    text = ("나의 말:\nWhere did we go on Sunday?\n에코의 말:\nTo the lake, with her sister.\n"
+            "나의 말:\nWhere did we go on Sunday?\n에코의 말:\nNowhere, it rained all day.\n")
+    with replayed_parts(tmp_path / "memory", text) as cache:
         rowids = [rowid_of(1, n) for n in range(1, 9)]
         by_text: dict[str, list[int]] = {}
-        for rowid, text in cache.texts(rowids).items():
-            by_text.setdefault(text, []).append(rowid)
+        for rowid, line in cache.texts(rowids).items():
+            by_text.setdefault(line, []).append(rowid)
         first, second = by_text["Where did we go on Sunday?"]
         lake = by_text["To the lake, with her sister."][0]
         # the second copy ranks first on its own; the first copy's reply answers the prompt
@@ -261,9 +271,6 @@ def test_the_copy_of_a_repeated_question_is_the_one_whose_reply_fits(tmp_path: P
         chosen = cache.distinct_copies(order, scores, radius=1, head=10)
         assert chosen == [first, lake]
         assert cache.distinct_copies(order, scores, radius=1, head=0) == order  # not compared
-    finally:
-        cache.close()
-        index.close()
 
 
 def test_a_hangul_prompt_weighs_the_lexical_paths_by_the_learned_weight(
@@ -288,24 +295,12 @@ def test_a_hangul_prompt_weighs_the_lexical_paths_by_the_learned_weight(
 
 
 def test_a_blank_line_inside_a_reply_is_never_remembered(tmp_path: Path) -> None:
-    from core.memory.lines import escape_line
-    from core.memory.recall.lines import PartCache
-    from core.memory.rows import rowid_of
-
-    memory = tmp_path / "memory"
     blank = escape_line("")
-    write_archive(memory, f"나의 말:\n바다 이야기 해줘\n에코의 말:\n파도가 밀려와요\n{blank}\n"
-                          "갈매기가 울어요\n")
-    replay_archive(memory, REPO / "manifest")
-    index = MemoryIndex(memory)
-    cache = PartCache(Path(index.db_path))
-    try:
+    text = f"나의 말:\n바다 이야기 해줘\n에코의 말:\n파도가 밀려와요\n{blank}\n갈매기가 울어요\n"
+    with replayed_parts(tmp_path / "memory", text) as cache:
         rowids = [rowid_of(1, n) for n in range(1, 7)]
         texts = [h.text for h in cache.hits(rowids, {})]
         widened = [h.text for h in cache.widened(rowids, {}, 10, radius=1)]
-    finally:
-        cache.close()
-        index.close()
     assert "파도가 밀려와요" in texts and "갈매기가 울어요" in texts
     assert all(t.strip() for t in texts + widened), (texts, widened)
 
