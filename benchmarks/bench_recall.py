@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.common import REPO, load_note, machine, write_section
 from benchmarks.recall_locomo import SHA256, SOURCE, build_locomo_set, load_locomo, locomo_path
-from benchmarks.recall_paths import all_runners, alone_copy, engine_available, enrich
+from benchmarks.recall_paths import CLOCK, all_runners, alone_copy, engine_available, enrich
 from benchmarks.recall_report import (
     PathResult,
     category_table,
@@ -71,6 +71,7 @@ def evaluate(recall_set: RecallSet, runners: dict[str, Any], k: int = 10) -> dic
     for path, run in runners.items():
         result = PathResult()
         for query in recall_set.queries:
+            CLOCK.asked = query.asked
             began = time.perf_counter()
             hits = run(query.text, k)[:k]
             result.seconds.append(time.perf_counter() - began)
@@ -138,7 +139,11 @@ def report(outcome: dict[str, Any], command: str, misses_per_path: int) -> str:
              "recall (distinct texts, exchanges); fused-lines = the fused path as before "
              "issue 23 (lines, repeats kept); fused+distinct = distinct texts, no exchanges; "
              "fused-first-copy = the server's recall keeping the first-ranked copy of "
-             "identical texts, not the one whose turn fits best. "
+             "identical texts, not the one whose turn fits best; fused-no-dates = the server's "
+             "recall with the time favour off (a prompt naming a time, 'recently', 'last "
+             "year', gains nothing from the lines' dates). LoCoMo's sessions are filed under "
+             "their own dates and each question is asked on the day of its conversation's "
+             "last session. "
              "Each line's BM25 terms hold its neighbours' (two lines before and after in "
              "its part, its own terms three times; core/memory/recall/terms.py); its vector "
              "is still made from the line alone. morpheme-alone, fused-alone = the same "

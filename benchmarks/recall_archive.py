@@ -2,15 +2,19 @@
 
 The archive has the origin's format (SPEC §7): `memory/dayNNNN/partN.txt`, at most
 PART_LINES raw lines a part, a header line (`나의 말:`, `Caroline의 말:`) opening each turn.
-A turn is never split between parts. Which raw lines survive the replay's cleaning is
+A turn is never split between parts; a turn with a time (`when`) gives its part file that
+modification time, so the engine reads the year of its `dayMMDD` folder as the memory does
+(core/memory/recall/when.py). Which raw lines survive the replay's cleaning is
 asked of the replay's own parser (`parse_lines`), so a relevant line is named exactly as
 the index numbers it: (day, part, 1-based raw line number in the part file).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,12 +33,14 @@ class LineRef(NamedTuple):
 
 @dataclass(frozen=True)
 class Turn:
-    """One speaker's turn: its day folder, header line, text lines and a key to find it by."""
+    """One speaker's turn: its day folder, header line, text lines, a key to find it by, and
+    when it was said (None: the part file keeps the time it is written)."""
 
     day: str
     header: str
     lines: tuple[str, ...]
     key: Hashable
+    when: datetime | None = None
 
 
 @dataclass
@@ -72,22 +78,23 @@ def write_archive(memory: Path, turns: Iterable[Turn]) -> Written:
 
 
 def _plan(turns: Iterable[Turn]) -> Iterator[tuple[str, int, list[Turn]]]:
-    """(day, part number, turns) of each part: a new part per day, or when one is full."""
-    day: str | None = None
-    number = 0
+    """(day, part number, turns) of each part: a new part per day (and per time said), or
+    when one is full; a day folder met again later goes on with its next part number."""
+    last: dict[str, int] = {}
+    at: tuple[str, datetime | None] | None = None
     batch: list[Turn] = []
     size = 0
     for turn in turns:
         need = 1 + len(turn.lines)
-        if turn.day != day or (batch and size + need > PART_LINES):
-            if batch and day is not None:
-                yield day, number, batch
-            number = 1 if turn.day != day else number + 1
-            day, batch, size = turn.day, [], 0
+        if (turn.day, turn.when) != at or (batch and size + need > PART_LINES):
+            if batch:
+                yield batch[0].day, last[batch[0].day], batch
+            last[turn.day] = last.get(turn.day, 0) + 1
+            at, batch, size = (turn.day, turn.when), [], 0
         batch.append(turn)
         size += need
-    if batch and day is not None:
-        yield day, number, batch
+    if batch:
+        yield batch[0].day, last[batch[0].day], batch
 
 
 def _flush(memory: Path, day: str, number: int, batch: list[Turn], written: Written) -> Path:
@@ -107,6 +114,10 @@ def _flush(memory: Path, day: str, number: int, batch: list[Turn], written: Writ
     if not same:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        written.changed += 1
+    if (when := batch[0].when) is not None and path.stat().st_mtime_ns != (
+            stamp := int(when.timestamp()) * 1_000_000_000):
+        os.utime(path, ns=(stamp, stamp))
         written.changed += 1
     kept, _headers = parse_lines(text)
     for line_number, clean in zip(kept.numbers, kept.texts, strict=True):

@@ -11,8 +11,13 @@ the benchmark reads it from ECHO_BENCH_LOCOMO or `.cache/bench-data/locomo10.jso
 (gitignored); copy the file there from a clone of the repository. Without it the set is
 skipped and the report says so.
 
-Archive: conversation c, session s goes to day folder `day{c:02d}{s:02d}` (c from 1), each
-dialogue turn a turn of its speaker (`Caroline의 말:` then the text; an image the speaker
+Archive: each session goes to the day folder of its own date (`session_s_date_time`, e.g.
+"1:56 pm on 8 May, 2023" -> `day0508`), in parts of its own (sessions of other
+conversations on the same day take the folder's next part numbers), each part file's
+modification time the session's time, so the engine dates its lines as the memory's
+(2023-05-08; core/memory/recall/when.py). A question is asked on the day of its
+conversation's last session: "recently", "last year" are read from there. Each
+dialogue turn is a turn of its speaker (`Caroline의 말:` then the text; an image the speaker
 shared is appended to its last line as `[shared a photo: caption]`, as the dataset's own
 prompts describe it).
 Questions: categories 1-4 (multi-hop, temporal, open-domain, single-hop); category 5
@@ -26,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +44,12 @@ SOURCE = "github.com/snap-research/LoCoMo data/locomo10.json (CC BY-NC 4.0)"
 EVIDENCE_RE = re.compile(r"D(\d+):(\d+)")
 SESSION_RE = re.compile(r"session_(\d+)")
 KEPT_CATEGORIES = frozenset({1, 2, 3, 4})
+SESSION_TIME = "%I:%M %p on %d %B, %Y"  # "1:56 pm on 8 May, 2023"
+
+
+def session_time(text: str) -> datetime:
+    """A session's `session_s_date_time` as a datetime."""
+    return datetime.strptime(" ".join(text.split()), SESSION_TIME)
 
 
 def locomo_path() -> Path:
@@ -66,16 +78,19 @@ def build_locomo_set(
     """The archive of the `chosen` conversations (1-based) and their evidence questions."""
     picked = [(c, sample) for c, sample in enumerate(conversations, 1) if c in chosen]
     turns = []
+    asked: dict[int, date] = {}
     for c, sample in picked:
         talk = sample["conversation"]
         sessions = sorted((int(m.group(1)), key) for key in talk
                           if (m := SESSION_RE.fullmatch(key)) and isinstance(talk[key], list))
-        for number, key in sessions:
+        for _, key in sessions:
+            when = session_time(talk[f"{key}_date_time"])
+            asked[c] = max(asked.get(c, when.date()), when.date())
             for turn in talk[key]:
                 lines = _turn_lines(turn)
                 if lines:
-                    turns.append(Turn(f"day{c:02d}{number:02d}", f"{turn['speaker']}의 말:", lines,
-                                      (c, turn["dia_id"])))
+                    turns.append(Turn(f"day{when.month:02d}{when.day:02d}",
+                                      f"{turn['speaker']}의 말:", lines, (c, turn["dia_id"]), when))
     memory = work / "locomo" / "memory"
     written = write_archive(memory, turns)
     queries, dropped = [], {"category_5": 0, "no_evidence_line": 0}
@@ -90,7 +105,7 @@ def build_locomo_set(
             if not refs:
                 dropped["no_evidence_line"] += 1
                 continue
-            queries.append(Query(qa["question"], refs, f"cat {qa['category']}"))
+            queries.append(Query(qa["question"], refs, f"cat {qa['category']}", asked[c]))
     info = {"conversations": f"{picked[0][0]}-{picked[-1][0]}" if picked else "none",
             "turns": len(turns),
             "lines": len(written.texts), "parts": written.parts, "dropped": dropped,

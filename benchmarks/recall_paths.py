@@ -6,6 +6,8 @@
 - `morpheme-alone`, `fused-alone` (and `dense-alone` when lines are embedded with their
   neighbours): the same over a copy of the archive whose lines were embedded and indexed
   alone (no neighbours: the path before contextual passages, issue 23 item 4);
+- `fused-no-dates`: the fused path with the time favour off (a prompt that names a time,
+  "recently", "last year", reads nothing from the lines' dates);
 - `bm25s` (PyPI, the library peer) over the same clean lines the index holds: its default
   tokenizer (lowercased, regex `\\b\\w\\w+\\b`, bm25s's English stop words), without and with
   PyStemmer's Snowball English stemmer (`bm25s+stem`).
@@ -17,6 +19,7 @@ import importlib.util
 import shutil
 import sqlite3
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,21 @@ from core.memory.rows import decode_lines
 Ref = tuple[str, int, int]
 Runner = Callable[[str, int], list[Ref]]
 ENGINE_PATHS = ("morpheme", "dense", "trigram", "fused")
+
+
+class Clock:
+    """The day the engine's recall takes for today: the day the question being asked is
+    asked on (`asked`, set by the benchmark before each query), else the real today."""
+
+    def __init__(self) -> None:
+        self.asked: date | None = None
+
+    def today(self) -> date:
+        """The engine's `Recaller.today`."""
+        return self.asked or date.today()
+
+
+CLOCK = Clock()
 
 
 def index_lines(memory: Path) -> list[tuple[Ref, str]]:
@@ -135,13 +153,17 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
     alone_dir = memory.parent / ALONE
     alone_index = MemoryIndex(alone_dir) if (alone_dir / DB_NAME).is_file() else None
     alone = None if alone_index is None else Recaller(alone_index)
+    for each in (recaller, alone):
+        if each is not None:
+            each.today = CLOCK.today
     if alone is not None:
         alone.terms_span = 1  # its terms are each line's own
 
     def runner(path: str, distinct: bool = True, exchanges: bool = True,
-               over: Any = recaller, copies: bool = True) -> Runner:
+               over: Any = recaller, copies: bool = True, dates: bool = True) -> Runner:
         def run(prompt: str, k: int) -> list[Ref]:
             over.distinct, over.exchanges, over.copies = distinct, exchanges, copies
+            over.dates = dates
             return [(h.day, int(h.part), int(h.line))
                     for h in over.recall(prompt, k=k, path=path)]
         return run
@@ -156,6 +178,7 @@ def engine_runners(memory: Path) -> tuple[dict[str, Runner], Callable[[], None]]
     runners["fused-lines"] = runner("fused", distinct=False, exchanges=False)
     runners["fused+distinct"] = runner("fused", distinct=True, exchanges=False)
     runners["fused-first-copy"] = runner("fused", copies=False)  # of identical texts, the first
+    runners["fused-no-dates"] = runner("fused", dates=False)  # no time favour
     if alone is not None:  # item 4: the same paths with every line embedded and indexed alone
         from core.memory.recall.terms import CONTEXT
 

@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ class Query:
     text: str
     relevant: frozenset[LineRef]
     note: str = ""
+    asked: date | None = None  # the day it is asked on (None: today)
 
 
 @dataclass

@@ -151,6 +151,36 @@ def test_turns_never_split_and_parts_stay_within_the_limit(tmp_path: Path) -> No
     assert len(list((tmp_path / "memory").rglob("part*.txt"))) == fewer.parts < written.parts
 
 
+def test_a_dated_session_is_filed_under_its_day_and_the_engine_reads_its_year(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.recall_locomo import session_time
+    from benchmarks.recall_paths import CLOCK
+    from core.memory.recall.when import line_date
+
+    may_2023 = session_time("1:56 pm on 8 May, 2023")
+    may_2024 = session_time("12:19 am on  8 May, 2024")
+    june = session_time("7:55 pm on 9 June, 2023")
+    turns = [Turn("day0508", "Caroline의 말:", ("the first session",), 1, may_2023),
+             Turn("day0609", "Melanie의 말:", ("a June session",), 2, june),
+             Turn("day0508", "Caroline의 말:", ("a year later, same day",), 3, may_2024)]
+    memory = tmp_path / "memory"
+    written = write_archive(memory, turns)
+    assert [written.refs[key][0][:2] for key in (1, 2, 3)] == [
+        ("day0508", 1), ("day0609", 1), ("day0508", 2)]  # the day's next part, not part 1 again
+    dates = {p.relative_to(memory).as_posix(): line_date(p.parent.name, p.stat().st_mtime_ns)
+             for p in memory.glob("day*/part*.txt")}
+    assert {k: str(v) for k, v in dates.items()} == {
+        "day0508/part1.txt": "2023-05-08", "day0609/part1.txt": "2023-06-09",
+        "day0508/part2.txt": "2024-05-08"}
+    assert write_archive(memory, turns).reused  # the times are kept: nothing to re-index
+    try:
+        CLOCK.asked = may_2024.date()
+        assert str(CLOCK.today()) == "2024-05-08"
+    finally:
+        CLOCK.asked = None
+
+
 def test_todays_path_finds_a_line_through_the_replays_index(tmp_path: Path) -> None:
     turns = [Turn("day0101", "나의 말:", ("오늘은 서버 배포를 끝냈다",), "a"),
              Turn("day0101", "ChatGPT의 말:", ("축하해요, 배포 로그를 확인해볼까요?",), "b"),

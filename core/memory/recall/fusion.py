@@ -54,6 +54,7 @@ WIDEN_HITS = 2  # the best hits widened to their turn (more pushed relevant line
 DISTINCT = True  # (near-)identical texts count once (core/memory/recall/distinct.py)
 EXCHANGES = True  # a widened question brings its reply, a reply its question
 COPIES = True  # of identical texts, the copy whose turn fits best stands for them
+DATES = True  # a prompt that names a time favours the lines said then (when.py)
 COPIES_HEAD = 1  # copies of one text compared among the first COPIES_HEAD * k (3: +9 ms p50, 300k)
 # Postings are rebuilt once dead slots (lines written again: a re-analysis after an
 # ENRICH_VERSION change rewrites every line) reach the live ones plus this many
@@ -86,6 +87,7 @@ class Recaller:
         self.distinct = DISTINCT
         self.exchanges = EXCHANGES
         self.copies = COPIES
+        self.dates = DATES
         self.hangul_lexical_weight = HANGUL_LEXICAL_WEIGHT
         # lines whose terms each line's BM25 terms hold (the store's, lexical.TERMS_SPAN)
         self.terms_span = lexical.TERMS_SPAN
@@ -162,7 +164,7 @@ class Recaller:
         if path != "fused":
             return self.parts.hits(ranked.get(path, [])[:k], ranked)
         scores = _fuse(scored, weights)
-        if (window := time_window(prompt, self.today())) is not None:
+        if self.dates and (window := time_window(prompt, self.today())) is not None:
             self._favour(scores, window)
         fused = sorted(scores, key=lambda r: (-scores[r], -r))
         if self.distinct and self.copies:  # which copy of a repeated text stands for it
