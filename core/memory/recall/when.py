@@ -7,7 +7,10 @@ written on its day or later, never before): `day1231` in a part last written on
 later, whose files' times say nothing).
 
 `time_window(prompt, today)`: the span a prompt points at ("yesterday", "last week",
-"지난주", "작년", ...), for recall to favour lines said then; None when it names no time.
+"지난주", "작년", ...), for recall to favour lines said then; None when it names no time,
+or when it names a date of its own ("recently, in May 2022", "2023년 5월에 최근"): its
+"recently" is then counted from that date, not from today, and which lines that means is
+not known, so no line is favoured.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ import re
 from datetime import date, datetime, timedelta
 
 _DAY_RE = re.compile(r"day(\d\d)(\d\d)")
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
+           "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+# a date the prompt names itself: a year, a month with its day, "2023년", "5월 10일"
+_OWN_DATE = re.compile(
+    rf"\b(?:19|20)\d\d\b|\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b|\d{{2,4}}\s*년|"
+    r"\d{1,2}\s*월\s*\d{1,2}\s*일", re.IGNORECASE)
 
 
 def line_date(day: str, mtime_ns: int, year: int | None = None) -> date | None:
@@ -65,6 +75,8 @@ def _spans(today: date) -> list[tuple[re.Pattern[str], tuple[date, date]]]:
 
 def time_window(prompt: str, today: date) -> tuple[date, date] | None:
     """The first span of time the prompt names, as (first day, last day) inclusive."""
+    if _OWN_DATE.search(prompt):
+        return None
     for pattern, span in _spans(today):
         if pattern.search(prompt):
             return span

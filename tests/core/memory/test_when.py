@@ -40,6 +40,18 @@ def test_time_window_names_the_span() -> None:
     assert time_window("what is my cat called?", today) is None
 
 
+def test_a_prompt_that_names_its_own_date_is_not_read_from_today() -> None:
+    today = date(2026, 12, 3)
+    for prompt in ("What cake did Joanna make recently in May 2022?",
+                   "What did Maria do last weekend before April 10, 2023?",
+                   "What did he watch recently, on 6 October?",
+                   "2023년에 최근 본 영화", "5월 10일 지난주에 뭐 했지?"):
+        assert time_window(prompt, today) is None, prompt
+    # a number that is no date leaves the span alone
+    assert time_window("I ran 5 km last week", today) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert time_window("작년에 산 책 3권", today) == (date(2025, 1, 1), date(2025, 12, 31))
+
+
 def test_recall_favours_lines_said_in_the_span_the_prompt_names(tmp_path: Path) -> None:
     memory = tmp_path / "memory"
     for day, food, when in (("day1125", "김치찌개", "2026-11-25"),
