@@ -54,9 +54,13 @@ class Scorer:
         tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)[-500:]
         self.llm.reset()
         self.llm.eval(tokens)  # one batch: llama.cpp keeps the last token's logits only
+        import llama_cpp
         import numpy as np
 
-        logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+        from llm.llama_private import context_handle
+
+        row = llama_cpp.llama_get_logits(context_handle(self.llm))
+        logits = np.ctypeslib.as_array(row, shape=(self.llm.n_vocab(),))
         return float(logits[self.yes] - logits[self.no])
 
 
