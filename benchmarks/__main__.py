@@ -15,6 +15,7 @@ BENCHMARKS = (
     "benchmarks.bench_lora_serve",
     "benchmarks.bench_lora_callers",
     "benchmarks.bench_recall",
+    "benchmarks.bench_rerank",  # after bench_recall: it reads its sets
     "benchmarks.bench_recall_scale",
     "benchmarks.bench_hnsw_shape",
     "benchmarks.bench_tune",
