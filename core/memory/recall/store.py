@@ -45,6 +45,7 @@ DIM = 384
 # meta keys and the table every writer shares (the job, forgets, the readers)
 PROGRESS = "progress"  # meta: the job's progress (JSON)
 HNSW_SEQ = "hnsw_seq"  # meta: the newest seq the saved graph holds
+HNSW_CHURN = "hnsw_churn"  # meta: keys removed or replaced since the graph was built
 FORGETS = "forgets"  # meta: a counter every forget bumps (readers drop cached vectors)
 REMOVALS = "graph_removals"  # rowids whose vectors the job must still wipe from its graph
 HNSW_FILE = ".echo_vectors.usearch"  # the saved HNSW graph, beside the database (graph.py)

@@ -110,3 +110,57 @@ def test_a_graph_holding_stray_keys_is_cleaned_when_the_job_opens_it(tmp_path: P
         assert stray not in DenseIndex(memory, store).search(vector[0], 3)
     finally:
         store.close()
+
+
+def _write_vectors(store: RecallStore, keys: range, vectors: np.ndarray, first_seq: int) -> None:
+    from core.memory.recall.store import encode_vector
+
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO vectors(rowid, digest, seq, vec) VALUES (?,?,?,?)",
+            [(k, 0, first_seq + i, encode_vector(v)) for i, (k, v) in enumerate(
+                zip(keys, vectors, strict=True))])
+
+
+def test_a_graph_worn_by_replaced_keys_is_built_anew_from_the_vectors(tmp_path: Path) -> None:
+    from core.memory.recall.graph import REBUILD_SHARE
+    from core.memory.recall.store import HNSW_CHURN
+
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    rng = np.random.default_rng(7)
+
+    def unit(n: int) -> np.ndarray:
+        vecs = rng.standard_normal((n, DIM)).astype(np.float32)
+        return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    store = RecallStore(memory)
+    try:
+        vectors = unit(200)
+        _write_vectors(store, range(200), vectors, 1)
+        graph = HnswFile(memory, store)
+        graph.open()  # catches up with the 200 vectors
+        graph.save(graph.seq)
+        built = graph.index
+        seq = graph.seq
+        below = int(REBUILD_SHARE * 200) - 10  # 40 keys replaced: not yet worn
+        for start, count in ((0, below), (below, 20)):
+            fresh = unit(count)
+            vectors[start : start + count] = fresh
+            _write_vectors(store, range(start, start + count), fresh, seq + 1)
+            graph.put(list(range(start, start + count)), fresh)
+            seq += count
+            graph.seq = seq
+            graph.save(seq)
+            if start == 0:
+                assert graph.index is built and graph.churn == below
+                assert store.get_meta(HNSW_CHURN) == below  # survives a restart of the job
+        assert graph.index is not built and graph.churn == 0 == store.get_meta(HNSW_CHURN)
+        assert len(graph.index) == graph.index.stats.nodes == 200  # no slot of a removed key
+        for key in (0, below + 5, 199):  # the new vectors, not the replaced ones
+            assert int(graph.index.search(vectors[key], 1).keys[0]) == key
+        reopened = HnswFile(memory, store)
+        reopened.open()
+        assert reopened.churn == 0 and len(reopened.index) == 200
+    finally:
+        store.close()
