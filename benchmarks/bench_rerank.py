@@ -23,11 +23,15 @@ import statistics
 import time
 from typing import Any
 
+import llama_cpp
+import numpy as np
+
 from benchmarks.bench_recall import FULL, WORK
 from benchmarks.common import DEMO_MODEL, load_note, machine, write_section
 from benchmarks.recall_paths import CLOCK
 from benchmarks.recall_report import first_rank
 from benchmarks.recall_sets import RecallSet
+from llm.llama_private import context_handle
 
 LOAD_START = os.getloadavg()[0]
 TITLE = "Reranking with the demo model / 데모 모델로 재순위"
@@ -41,9 +45,7 @@ class Scorer:
     """The demo GGUF through llama.cpp: the log-odds of "Yes" for one (question, line)."""
 
     def __init__(self) -> None:
-        from llama_cpp import Llama
-
-        self.llm = Llama(str(DEMO_MODEL), n_ctx=512, n_threads=os.cpu_count() or 1,
+        self.llm = llama_cpp.Llama(str(DEMO_MODEL), n_ctx=512, n_threads=os.cpu_count() or 1,
                          verbose=False)
         self.yes = self.llm.tokenize(b"Yes", add_bos=False, special=False)[0]
         self.no = self.llm.tokenize(b"No", add_bos=False, special=False)[0]
@@ -54,11 +56,6 @@ class Scorer:
         tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)[-500:]
         self.llm.reset()
         self.llm.eval(tokens)  # one batch: llama.cpp keeps the last token's logits only
-        import llama_cpp
-        import numpy as np
-
-        from llm.llama_private import context_handle
-
         row = llama_cpp.llama_get_logits(context_handle(self.llm))
         logits = np.ctypeslib.as_array(row, shape=(self.llm.n_vocab(),))
         return float(logits[self.yes] - logits[self.no])

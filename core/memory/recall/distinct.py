@@ -69,19 +69,19 @@ def choose_copies(
     """The ranking with each group of identical (normalized) texts reduced to one copy, the
     one with the highest `turn_score` (ties: the earlier), placed where the group's first
     copy stood. Rowids without a text keep their place."""
+    keys = {rowid: normalized(text) for rowid in rowids if (text := texts.get(rowid)) is not None}
     groups: dict[str, list[int]] = {}
-    for rowid in rowids:
-        if (text := texts.get(rowid)) is not None:
-            groups.setdefault(normalized(text), []).append(rowid)
+    for rowid, key in keys.items():
+        groups.setdefault(key, []).append(rowid)
     out: list[int] = []
     for rowid in rowids:
-        text = texts.get(rowid)
-        if text is None:
+        if rowid not in keys:
             out.append(rowid)
             continue
-        copies = groups[normalized(text)]
+        copies = groups[keys[rowid]]
         if copies[0] != rowid:
             continue  # the group was placed at its first copy
-        best = max(range(len(copies)), key=lambda i: (turn_score(copies[i]), -i))
+        best = 0 if len(copies) == 1 else max(
+            range(len(copies)), key=lambda i: (turn_score(copies[i]), -i))
         out.append(copies[best])
     return out

@@ -75,9 +75,7 @@ def _spans(today: date) -> list[tuple[re.Pattern[str], tuple[date, date]]]:
 
 def time_window(prompt: str, today: date) -> tuple[date, date] | None:
     """The first span of time the prompt names, as (first day, last day) inclusive."""
-    if _OWN_DATE.search(prompt):
-        return None
     for pattern, span in _spans(today):
         if pattern.search(prompt):
-            return span
+            return None if _OWN_DATE.search(prompt) else span
     return None
